@@ -1,0 +1,49 @@
+# The two commands a new user runs on a fresh machine do all the set-up themselves:
+#   make demo   the pipeline on the example site that ships in the repo
+#   make test   lint and the whole test suite (real Chromium, real servers)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NODE_STAMP := extension/node_modules/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test lint setup chromium bench clean
+
+demo: setup
+	$(BIN)/tinyweb demo
+
+test: lint
+	$(BIN)/pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	cd extension && npx eslint .
+
+setup: $(STAMP) $(NODE_STAMP) chromium
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+$(NODE_STAMP): extension/package.json extension/package-lock.json
+	cd extension && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Debian's Chromium, driven by Playwright with executable_path: never `playwright install`.
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1 && [ -z "$$TINYWEB_CHROMIUM" ]; then \
+		echo "installing Debian's chromium"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-liberation >/dev/null; \
+	fi
+
+bench: setup
+	$(BIN)/python -m bench.capture
+
+clean:
+	rm -rf $(VENV) extension/node_modules tinyweb-data tinyweb-demo-data .pytest_cache .ruff_cache

@@ -1,0 +1,1132 @@
+/*
+ * tinyweb capture script: the ONE file that turns the live page into a self-contained snapshot.
+ *
+ * Used unchanged by the browser extension (injected with chrome.scripting) and by the crawler
+ * (evaluated by Playwright). It defines `globalThis.tinywebCapture(options)`, which returns a plain
+ * object: `{ok: true, html, meta, stats, warnings, seedFormatHtml?}` or `{ok: false, error: {code, message}}`.
+ *
+ * For every element it keeps only the computed declarations that differ from what the element would
+ * get anyway in the snapshot: the browser's default for that tag (read live from a hidden same-origin
+ * iframe, probed per tag and per default-changing attribute), or the value inherited from its parent.
+ */
+(function (root) {
+  "use strict";
+
+  const VERSION = "1.0.0";
+  const DEFAULTS = {
+    maxElements: 30000, // past this the page is refused: a clear error instead of a hang
+    maxHtmlBytes: 16 * 1024 * 1024,
+    seedFormat: "size", // "none" | "size" | "text": the prototype's baseline for the compression report
+    markElements: false, // tests: number live and captured elements alike (data-tw-i) to compare them
+    maxTextChars: 100000,
+  };
+
+  // Properties that add nothing to a static snapshot, duplicate another property, or are engine-private.
+  const SKIP_EXACT = new Set([
+    "text-decoration", "font-variant", "contain-intrinsic-size", "-webkit-border-image",
+    "-webkit-mask-position-x", "-webkit-mask-position-y", "-webkit-text-decorations-in-effect",
+    "-webkit-text-combine", "-webkit-text-orientation", "-webkit-writing-mode", "-webkit-ruby-position",
+    "-webkit-line-break", "-webkit-box-decoration-break", "-webkit-locale", "-webkit-rtl-ordering",
+    "-webkit-tap-highlight-color", "-webkit-user-drag", "-webkit-user-modify", "-webkit-highlight",
+    "-webkit-mask-box-image", "-webkit-mask-box-image-outset", "-webkit-mask-box-image-repeat",
+    "-webkit-mask-box-image-slice", "-webkit-mask-box-image-source", "-webkit-mask-box-image-width",
+    "app-region", "window-drag", "speak", "touch-action", "caret-animation", "interactivity",
+    "scroll-behavior", "scroll-initial-target", "scroll-marker-group", "scroll-target-group",
+    "scroll-axis-lock", "buffered-rendering", "trigger-scope", "timeline-scope", "animation-trigger",
+    "user-select", "scrollbar-gutter",
+  ]);
+  const SKIP_PREFIX = [
+    "animation", "transition", "scroll-margin", "scroll-padding", "scroll-snap", "scroll-timeline",
+    "view-timeline", "overscroll-behavior", "timeline-trigger", "interest-delay", "view-transition",
+  ];
+  // Logical twins of physical properties: the physical ones carry the same computed value.
+  const LOGICAL = /(^|-)(block|inline)(-|$)|(start|end)-(start|end)/;
+  const SPACING = ["-webkit-border-horizontal-spacing", "-webkit-border-vertical-spacing"];
+
+  // getComputedStyle returns *used* pixels for these; computedStyleMap() gives computed values
+  // (auto, %, fr, translate(-50%)), which keep heights free and margins collapsing.
+  const COMPUTED_VALUE = new Set([
+    "width", "height", "min-width", "min-height", "max-width", "max-height",
+    "margin-top", "margin-right", "margin-bottom", "margin-left",
+    "padding-top", "padding-right", "padding-bottom", "padding-left",
+    "top", "right", "bottom", "left", "transform-origin", "perspective-origin",
+    "grid-template-columns", "grid-template-rows", "transform",
+    // A unitless line-height inherits as a ratio, not as the pixels getComputedStyle reports.
+    "line-height", "font-size",
+  ]);
+
+  const INHERITED = new Set(("accent-color border-collapse caption-side caret-color caret-shape clip-rule color " +
+    "color-interpolation color-interpolation-filters color-rendering color-scheme cursor direction " +
+    "dominant-baseline dynamic-range-limit empty-cells fill fill-opacity fill-rule font-family " +
+    "font-feature-settings font-kerning font-language-override font-optical-sizing font-palette font-size " +
+    "font-size-adjust font-stretch font-style font-synthesis-small-caps font-synthesis-style " +
+    "font-synthesis-weight font-variant-alternates font-variant-caps font-variant-east-asian font-variant-emoji " +
+    "font-variant-ligatures font-variant-numeric font-variant-position font-variation-settings font-weight " +
+    "forced-color-adjust hyphenate-character hyphenate-limit-chars hyphens image-orientation image-rendering " +
+    "interpolate-size letter-spacing line-break line-height list-style-image list-style-position " +
+    "list-style-type marker-end marker-mid marker-start math-depth math-shift math-style orphans " +
+    "overflow-wrap paint-order pointer-events print-color-adjust quotes ruby-align ruby-overhang ruby-position " +
+    "shape-rendering stroke stroke-dasharray stroke-dashoffset stroke-linecap stroke-linejoin " +
+    "stroke-miterlimit stroke-opacity stroke-width tab-size text-align text-align-last text-anchor " +
+    "text-autospace text-combine-upright text-decoration-skip-ink text-emphasis-color " +
+    "text-emphasis-position text-emphasis-style text-indent text-justify text-orientation text-rendering " +
+    "text-shadow text-size-adjust text-spacing-trim text-transform text-underline-offset " +
+    "text-underline-position text-wrap-mode text-wrap-style visibility white-space-collapse widows " +
+    "word-break word-spacing writing-mode -webkit-border-horizontal-spacing -webkit-border-vertical-spacing " +
+    "-webkit-box-direction -webkit-font-smoothing -webkit-text-fill-color -webkit-text-security " +
+    "-webkit-text-stroke-color -webkit-text-stroke-width").split(" "));
+
+  // Non-inherited properties whose initial value is currentcolor: equal to `color`, they add nothing.
+  const CURRENTCOLOR = new Set(["border-top-color", "border-right-color", "border-bottom-color",
+    "border-left-color", "outline-color", "text-decoration-color", "column-rule-color", "row-rule-color",
+    "text-emphasis-color", "-webkit-text-fill-color", "-webkit-text-stroke-color", "caret-color"]);
+  // A width computes to 0 while its style is none: write the width whenever the style is written.
+  const STYLE_WIDTH = {
+    "border-top-style": "border-top-width", "border-right-style": "border-right-width",
+    "border-bottom-style": "border-bottom-width", "border-left-style": "border-left-width",
+    "outline-style": "outline-width", "column-rule-style": "column-rule-width",
+    "row-rule-style": "row-rule-width",
+  };
+
+  const DROP_TAGS = new Set(["script", "style", "link", "meta", "base", "noscript", "template", "title"]);
+  const VOID = new Set(["area", "br", "col", "embed", "hr", "img", "input", "source", "track", "wbr", "param"]);
+  const SVG_NS = "http://www.w3.org/2000/svg";
+  const MATHML_NS = "http://www.w3.org/1998/Math/MathML";
+  const KEEP_ATTRS = new Set(["href", "src", "srcset", "sizes", "alt", "title", "role", "type", "name",
+    "placeholder", "colspan", "rowspan", "headers", "scope", "lang", "dir", "start", "reversed", "value",
+    "datetime", "cite", "target", "rel", "download", "poster", "controls", "loop", "muted", "playsinline",
+    "open", "label", "span", "checked", "selected", "disabled", "readonly", "required", "multiple", "min",
+    "max", "step", "pattern", "maxlength", "minlength", "rows", "cols", "size", "action", "method", "abbr",
+    "accept", "autocomplete", "tabindex", "data", "hreflang", "usemap", "ismap", "shape", "coords",
+    "allow", "allowfullscreen", "frameborder", "sandbox", "wrap", "high", "low", "optimum", "list"]);
+  const URL_ATTRS = new Set(["href", "src", "poster", "cite", "action", "data"]);
+  const TEXT_INPUTS = new Set(["text", "search", "email", "url", "tel", "number", "password", "date",
+    "datetime-local", "month", "week", "time", "color", "range", "file", ""]);
+  const SECTIONING = new Set(["article", "aside", "nav", "section"]);
+  const LISTS = new Set(["ul", "ol", "menu", "dir"]);
+  const TABLE_PARTS = new Set(["td", "th", "tr", "thead", "tbody", "tfoot", "caption", "col", "colgroup"]);
+  const MARKER_PROPS = ["color", "font-family", "font-size", "font-style", "font-weight", "content",
+    "font-variant-numeric", "letter-spacing", "text-shadow", "white-space-collapse", "direction"];
+  const TEXT_BOX_PROPS = ["color", "font-family", "font-size", "font-style", "font-weight", "line-height",
+    "letter-spacing", "word-spacing", "text-transform", "text-shadow", "text-decoration-line",
+    "text-decoration-color", "text-decoration-style", "background-color", "background-image", "float",
+    "vertical-align", "margin-top", "margin-right", "margin-bottom", "margin-left", "padding-top",
+    "padding-right", "padding-bottom", "padding-left", "border-top-style", "border-right-style",
+    "border-bottom-style", "border-left-style", "border-top-color", "border-right-color",
+    "border-bottom-color", "border-left-color", "border-top-width", "border-right-width",
+    "border-bottom-width", "border-left-width", "font-variant-caps"];
+  const BUTTON_PROPS = TEXT_BOX_PROPS.concat(["border-top-left-radius", "border-top-right-radius",
+    "border-bottom-left-radius", "border-bottom-right-radius", "cursor", "box-shadow", "opacity"]);
+  // Block containers whose ::first-letter / ::first-line a page may style (drop caps, lead lines).
+  const FIRST_LINE_DISPLAYS = new Set(["block", "list-item", "flow-root", "inline-block", "table-cell"]);
+  const PLACEHOLDER_PROPS = ["color", "opacity", "font-family", "font-size", "font-style", "font-weight",
+    "letter-spacing", "text-transform", "text-shadow", "text-decoration-line", "text-align"];
+
+  function capture(userOptions) {
+    const t0 = performance.now();
+    const options = Object.assign({}, DEFAULTS, userOptions || {});
+    try {
+      return new Capture(document, options).run(t0);
+    } catch (err) {
+      const code = err && err.tinywebCode ? err.tinywebCode : "capture_failed";
+      return { ok: false, error: { code, message: String(err && err.message ? err.message : err) } };
+    }
+  }
+
+  function fail(code, message) {
+    const err = new Error(message);
+    err.tinywebCode = code;
+    return err;
+  }
+
+  class Capture {
+    constructor(doc, options) {
+      this.doc = doc;
+      this.win = doc.defaultView;
+      this.options = options;
+      this.quirks = doc.compatMode === "BackCompat";
+      // The page's own doctype keeps its rendering mode, limited quirks included (compatMode cannot tell).
+      this.doctype = doctypeOf(doc);
+      this.warnings = [];
+      this.elementCount = 0;
+      this.pseudoRules = [];
+      this.usedFamilies = new Set();
+      this.nextKey = 0;
+      this.useMap = typeof Element.prototype.computedStyleMap === "function";
+      if (!this.useMap) {
+        this.warnings.push("computedStyleMap() is unavailable: box lengths are used values");
+      }
+      // Custom properties are already substituted into the computed values: they add nothing.
+      this.allProps = Array.from(this.win.getComputedStyle(doc.documentElement)).filter((p) => !p.startsWith("--"));
+      this.props = this.allProps.filter((p) => !skipProperty(p));
+      this.mapProps = this.props.filter((p) => COMPUTED_VALUE.has(p));
+      this.propIndex = new Map(this.props.map((p, i) => [p, i]));
+      this.allIndex = this.props.map((p) => this.allProps.indexOf(p));
+      this.inheritedMask = this.props.map((p) => INHERITED.has(p));
+      this.inheritedIdx = this.props.map((p, i) => i).filter((i) => this.inheritedMask[i]);
+      this.mapIdx = new Set(this.mapProps.map((p) => this.propIndex.get(p)));
+      this.colorIndex = this.propIndex.get("color");
+      this.seedParts = options.seedFormat === "none" ? null : [];
+      this.seedBytes = 0;
+      this.encoder = new TextEncoder();
+    }
+
+    run(t0) {
+      const count = this.doc.getElementsByTagName("*").length;
+      if (count > this.options.maxElements) {
+        throw fail("too_large", `page has ${count} elements, over the limit of ${this.options.maxElements}`);
+      }
+      this.probe = new DefaultProbe(this.doc, this);
+      let body;
+      try {
+        body = this.serializeRoot();
+      } finally {
+        this.probe.dispose();
+      }
+      const head = this.serializeHead();
+      const html = this.doctype + body.open + head + body.inner + "</html>";
+      if (html.length > this.options.maxHtmlBytes) {
+        throw fail("too_large", `snapshot is ${html.length} bytes, over the limit of ${this.options.maxHtmlBytes}`);
+      }
+      const seedHtml = this.seedParts ? this.seedParts.join("") : null;
+      const result = {
+        ok: true,
+        version: VERSION,
+        html,
+        meta: this.metadata(),
+        stats: {
+          element_count: this.elementCount,
+          pseudo_rules: this.pseudoRules.length,
+          font_faces: this.fontFaceCount || 0,
+          raw_html_bytes: byteLength(this.encoder, this.doc.documentElement.outerHTML),
+          seed_format_bytes: seedHtml === null ? null : byteLength(this.encoder, seedHtml),
+          capture_ms: 0,
+          quirks_mode: this.quirks,
+          value_mode: this.useMap ? "computed" : "used",
+        },
+        warnings: this.warnings,
+      };
+      if (this.options.seedFormat === "text") result.seedFormatHtml = seedHtml;
+      result.stats.capture_ms = Math.round((performance.now() - t0) * 10) / 10;
+      return result;
+    }
+
+    // --- reading styles -------------------------------------------------------------------------
+
+    read(el, pseudo, only) {
+      const cs = el.ownerDocument.defaultView.getComputedStyle(el, pseudo || null);
+      const props = this.props;
+      const values = new Array(props.length);
+      if (only) {
+        for (const i of only) values[i] = cs.getPropertyValue(props[i]);
+        if (this.useMap && !pseudo) {
+          values.used = values.slice();
+          const map = el.computedStyleMap();
+          for (const i of only) {
+            const v = this.mapIdx.has(i) ? map.get(props[i]) : null;
+            if (v !== undefined && v !== null) values[i] = styleValueText(v);
+          }
+        }
+        return values;
+      }
+      if (this.seedParts && !pseudo && el.ownerDocument === this.doc) {
+        // One pass over every property serves both formats: the seed format wants them all.
+        const all = this.allProps;
+        const raw = new Array(all.length);
+        for (let i = 0; i < all.length; i++) raw[i] = cs.getPropertyValue(all[i]);
+        for (let i = 0; i < props.length; i++) values[i] = raw[this.allIndex[i]];
+        this.lastRaw = raw;
+      } else {
+        for (let i = 0; i < props.length; i++) values[i] = cs.getPropertyValue(props[i]);
+      }
+      if (this.useMap && !pseudo) {
+        // Pseudo-elements have no computedStyleMap(): keep the reported values for comparing with them.
+        const used = values.slice();
+        const map = el.computedStyleMap();
+        for (const p of this.mapProps) {
+          const v = map.get(p);
+          if (v !== undefined && v !== null) values[this.propIndex.get(p)] = styleValueText(v);
+        }
+        values.used = used;
+      }
+      return values;
+    }
+
+    /**
+     * Declarations of `live` that the snapshot would not reproduce on its own, given the reference
+     * `ref` ({values, parent, uaMask}) and the live values of the parent the snapshot element inherits from.
+     */
+    diff(live, ref, parentLive, onlyProps) {
+      const out = [];
+      const props = this.props;
+      const color = this.colorIndex;
+      const def = ref.values;
+      const parentDef = ref.parent;
+      const uaMask = ref.uaMask;
+      for (let i = 0; i < props.length; i++) {
+        const v = live[i];
+        if (onlyProps && !onlyProps.has(props[i])) continue;
+        if (this.inheritedMask[i] && parentLive) {
+          const uaSets = uaMask ? uaMask[i] : def[i] !== parentDef[i];
+          // Set by the UA: the default holds only where the parent is what it was in the probe.
+          if (uaSets ? v === def[i] && parentLive[i] === parentDef[i] : v === parentLive[i]) continue;
+        } else if (v === def[i]) {
+          continue;
+        }
+        if (CURRENTCOLOR.has(props[i]) && v === live[color] &&
+          (ref.currentColor ? ref.currentColor.has(i) : def[i] === def[color])) continue;
+        out.push(i);
+      }
+      // A written border/outline style needs its width, which computes to 0 while the style is none.
+      const chosen = new Set(out);
+      for (const i of out) {
+        const w = STYLE_WIDTH[props[i]];
+        if (w !== undefined) {
+          const wi = this.propIndex.get(w);
+          if (wi !== undefined && !chosen.has(wi)) chosen.add(wi);
+        }
+      }
+      return this.declarations(onlyProps ? new Set([...chosen].filter((i) => live[i] !== undefined)) : chosen, live);
+    }
+
+    declarations(indices, live) {
+      const props = this.props;
+      const decls = [];
+      let spacing = false;
+      for (let i = 0; i < props.length; i++) {
+        if (!indices.has(i)) continue;
+        const p = props[i];
+        if (SPACING.includes(p)) {
+          spacing = true;
+          continue;
+        }
+        if (p === "font-family") this.noteFamilies(live[i]);
+        decls.push(p + ": " + live[i]);
+      }
+      if (spacing) {
+        const h = live[this.propIndex.get(SPACING[0])];
+        const v = live[this.propIndex.get(SPACING[1])];
+        decls.push("border-spacing: " + (h === v ? h : h + " " + v));
+      }
+      return decls;
+    }
+
+    noteFamilies(value) {
+      for (const part of value.split(",")) {
+        const name = part.trim().replace(/^["']|["']$/g, "").toLowerCase();
+        if (name) this.usedFamilies.add(name);
+      }
+    }
+
+    // --- walking the flat tree ------------------------------------------------------------------
+
+    serializeRoot() {
+      const html = this.doc.documentElement;
+      const live = this.read(html);
+      const ref = this.probe.reference(html, false);
+      const decls = this.diff(live, ref, null);
+      this.elementCount++;
+      const attrs = this.attributes(html, decls, null);
+      const parts = [];
+      const body = this.doc.body;
+      if (this.seedParts) this.seedParts.push("<html><head></head>");
+      if (body) {
+        this.element(body, live, parts, false);
+      }
+      if (this.seedParts) this.seedParts.push("</html>");
+      return { open: "<html" + attrs + ">", inner: parts.join("") };
+    }
+
+    /** Serialize `el` (an element to keep) into `parts`. */
+    element(el, parentLive, parts, inSvg) {
+      this.elementCount++;
+      const tag = el.localName;
+      const ns = el.namespaceURI;
+      const svg = inSvg || ns === SVG_NS;
+      if (tag === "canvas" && !svg) return this.canvas(el, parentLive, parts);
+      if (tag === "input" && String(el.type).toLowerCase() === "hidden") return;
+      const live = this.read(el);
+      if (this.seedParts) this.seedOpen(el);
+      const ref = this.probe.reference(el, svg, live[this.propIndex.get("font-size")]);
+      const decls = this.diff(live, ref, parentLive);
+      let key = null;
+      const pseudo = this.pseudoElements(el, live, svg);
+      if (pseudo.length) {
+        key = (this.nextKey++).toString(36);
+        for (const [sel, body] of pseudo) this.pseudoRules.push(`[data-tw="${key}"]${sel} { ${body} }`);
+      }
+      const name = svg || ns === MATHML_NS ? el.tagName : tag;
+      parts.push("<" + name + this.attributes(el, decls, key, svg) + ">");
+      if (!VOID.has(tag) || svg) {
+        if (tag === "textarea") {
+          // The text of a textarea is what the user typed: never captured.
+        } else if (tag !== "iframe") {
+          // (an iframe's content is another document: it is loaded from its src)
+          this.children(el, live, parts, svg);
+        }
+        parts.push("</" + name + ">");
+      }
+      if (this.seedParts && (!VOID.has(tag) || svg)) this.seedParts.push("</" + name + ">");
+    }
+
+    children(el, live, parts, svg) {
+      for (const child of flatChildren(el)) {
+        if (child.nodeType === 3) {
+          const text = escapeText(child.data);
+          parts.push(text);
+          if (this.seedParts) this.seedParts.push(text);
+        } else if (child.nodeType === 1) {
+          if (DROP_TAGS.has(child.localName) && child.namespaceURI !== SVG_NS) continue;
+          if (child.localName === "style" || child.localName === "script") continue;
+          this.element(child, live, parts, svg);
+        }
+      }
+    }
+
+    canvas(el, parentLive, parts) {
+      // Canvas pixels live outside the DOM: keep them as an image with the canvas's box.
+      const live = this.read(el);
+      const decls = this.diff(live, this.probe.tagReference("img"), parentLive);
+      let src = "";
+      try {
+        src = el.toDataURL("image/png");
+      } catch (err) {
+        this.warnings.push("a cross-origin canvas could not be read");
+      }
+      const attrs = (src ? ` src="${escapeAttr(src)}"` : "") + styleAttr(decls) + this.markAttr(el);
+      parts.push("<img" + attrs + ">");
+    }
+
+    pseudoElements(el, live, svg) {
+      if (svg) return [];
+      const rules = [];
+      for (const which of ["::before", "::after"]) {
+        const cs = this.win.getComputedStyle(el, which);
+        const content = cs.getPropertyValue("content");
+        if (!content || content === "none" || content === "normal") continue;
+        const pLive = this.read(el, which);
+        const ref = this.probe.pseudoReference(el, which);
+        const decls = this.diff(pLive, ref, usedValues(live));
+        const sameContent = ref.content === content;
+        if (!decls.length && sameContent) continue;
+        if (!decls.some((d) => d.startsWith("content: "))) decls.unshift("content: " + content);
+        rules.push([which, decls.join("; ")]);
+      }
+      if (live[this.propIndex.get("display")] === "list-item") {
+        const rule = this.smallPseudo(el, "::marker", MARKER_PROPS, live);
+        if (rule) rules.push(rule);
+      }
+      if ((el.localName === "input" || el.localName === "textarea") && el.hasAttribute("placeholder")) {
+        const rule = this.smallPseudo(el, "::placeholder", PLACEHOLDER_PROPS, live);
+        if (rule) rules.push(rule);
+      }
+      if (el.localName === "input" && String(el.type).toLowerCase() === "file") {
+        const rule = this.smallPseudo(el, "::file-selector-button", BUTTON_PROPS, live);
+        if (rule) rules.push(rule);
+      }
+      if (FIRST_LINE_DISPLAYS.has(live[this.propIndex.get("display")]) && el.firstChild) {
+        for (const which of ["::first-letter", "::first-line"]) {
+          const rule = this.smallPseudo(el, which, TEXT_BOX_PROPS, live);
+          if (rule) rules.push(rule);
+        }
+      }
+      return rules;
+    }
+
+    /** A pseudo-element of which only `names` can matter: read and compare just those. */
+    smallPseudo(el, which, names, live) {
+      const only = new Set(names);
+      const cs = this.win.getComputedStyle(el, which);
+      const pLive = new Array(this.props.length);
+      const parent = usedValues(live);
+      const plain = this.probe.plainPseudo(which);
+      let same = true;
+      for (const name of names) {
+        const i = this.propIndex.get(name);
+        if (i === undefined) continue;
+        pLive[i] = cs.getPropertyValue(name);
+        // Unstyled: what it inherits from the element, or the initial value. No probe needed then.
+        if (pLive[i] !== (this.inheritedMask[i] ? parent[i] : plain[i])) same = false;
+      }
+      if (same) return null;
+      const decls = this.diff(pLive, this.probe.pseudoReference(el, which), usedValues(live), only);
+      return decls.length ? [which, decls.join("; ")] : null;
+    }
+
+    // --- attributes -----------------------------------------------------------------------------
+
+    attributes(el, decls, key, svg) {
+      let out = "";
+      const tag = el.localName;
+      const inputType = tag === "input" ? String(el.type || "text").toLowerCase() : null;
+      for (const attr of Array.from(el.attributes)) {
+        const name = attr.name.toLowerCase();
+        if (name === "style" || name === "class" || name.startsWith("on")) continue;
+        if (svg) {
+          if (name === "id" || !name.startsWith("data-")) out += this.attr(attr.name, attr.value, el, true);
+          continue;
+        }
+        if (!KEEP_ATTRS.has(name) && !name.startsWith("aria-")) continue;
+        if (name === "value" && (tag === "input" ? TEXT_INPUTS.has(inputType) : tag !== "button" &&
+          tag !== "li" && tag !== "option" && tag !== "param" && tag !== "meter" && tag !== "progress")) {
+          continue; // typed values never leave the page
+        }
+        if ((name === "checked" || name === "selected") && inputType === "password") continue;
+        if (name === "type" && (tag === "ol" || tag === "ul" || tag === "li")) continue;
+        if (name === "size" && tag !== "input" && tag !== "select") continue;
+        out += this.attr(name, attr.value, el, false);
+      }
+      // Live form state is what the user typed or picked: the authored defaults are kept instead.
+      if (tag === "input" && (inputType === "checkbox" || inputType === "radio") && el.defaultChecked &&
+        !el.hasAttribute("checked")) {
+        out += " checked";
+      }
+      if (decls && decls.length) out += styleAttr(decls);
+      if (key !== null && key !== undefined) out += ` data-tw="${key}"`;
+      out += this.markAttr(el);
+      return out;
+    }
+
+    attr(name, value, el, svg) {
+      const lower = name.toLowerCase();
+      if (lower === "srcset") value = absoluteSrcset(value, this.doc.baseURI);
+      else if (URL_ATTRS.has(lower) || lower === "xlink:href") {
+        if (/^\s*javascript:/i.test(value)) value = "#";
+        else if (!(svg && value.startsWith("#")) && value !== "") value = absoluteUrl(value, this.doc.baseURI);
+      }
+      return value === "" && !URL_ATTRS.has(lower) ? " " + name : ` ${name}="${escapeAttr(value)}"`;
+    }
+
+    markAttr(el) {
+      if (!this.options.markElements) return "";
+      const i = String(this.markCount = (this.markCount || 0) + 1);
+      el.setAttribute("data-tw-i", i);
+      return ` data-tw-i="${i}"`;
+    }
+
+    // --- the prototype's format, measured for the compression report -----------------------------
+
+    seedOpen(el) {
+      // Every longhand whose getComputedStyle value differs from the bare tag's default: used values
+      // as returned, no pruning, no pseudo-elements, the page's own attributes kept.
+      const raw = this.lastRaw;
+      const def = this.probe.seedDefaults(el);
+      const decls = [];
+      for (let i = 0; i < this.allProps.length; i++) {
+        if (raw[i] !== def[i]) decls.push(this.allProps[i] + ": " + raw[i]);
+      }
+      let attrs = "";
+      for (const attr of Array.from(el.attributes)) {
+        if (attr.name !== "style") attrs += ` ${attr.name}="${escapeAttr(attr.value)}"`;
+      }
+      const name = el.namespaceURI === SVG_NS ? el.tagName : el.localName;
+      this.seedParts.push("<" + name + attrs + (decls.length ? ` style="${escapeAttr(decls.join("; "))};"` : "") + ">");
+    }
+
+    // --- head and metadata ----------------------------------------------------------------------
+
+    serializeHead() {
+      const doc = this.doc;
+      let head = '<head><meta charset="utf-8">';
+      head += "<title>" + escapeText(doc.title || "") + "</title>";
+      head += `<base href="${escapeAttr(doc.baseURI)}">`;
+      const viewport = doc.querySelector('meta[name="viewport" i]');
+      if (viewport) head += `<meta name="viewport" content="${escapeAttr(viewport.content)}">`;
+      const rules = this.fontFaces().concat(this.pseudoRules);
+      if (rules.length) head += "<style>\n" + rules.join("\n").replace(/<\/style/gi, "<\\/style") + "\n</style>";
+      return head + "</head>";
+    }
+
+    fontFaces() {
+      const out = [];
+      const seen = new Set();
+      const visit = (rules, base) => {
+        for (const rule of Array.from(rules)) {
+          if (rule.type === 5 /* FONT_FACE */) {
+            const family = rule.style.getPropertyValue("font-family").trim().replace(/^["']|["']$/g, "");
+            if (!this.usedFamilies.has(family.toLowerCase())) continue;
+            const text = rule.cssText.replace(/url\(\s*(["']?)([^"')]+)\1\s*\)/g,
+              (m, q, u) => `url("${absoluteUrl(u, base)}")`);
+            if (!seen.has(text)) {
+              seen.add(text);
+              out.push(text);
+            }
+          } else if (rule.type === 3 /* IMPORT */ && rule.styleSheet) {
+            visitSheet(rule.styleSheet);
+          } else if (rule.cssRules) {
+            visit(rule.cssRules, base);
+          }
+        }
+      };
+      const visitSheet = (sheet) => {
+        let rules;
+        try {
+          rules = sheet.cssRules;
+        } catch (err) {
+          this.warnings.push(`stylesheet not readable (cross-origin): ${sheet.href}`);
+          return;
+        }
+        visit(rules, sheet.href || this.doc.baseURI);
+      };
+      for (const sheet of Array.from(this.doc.styleSheets)) visitSheet(sheet);
+      for (const sheet of this.shadowSheets || []) visitSheet(sheet);
+      this.fontFaceCount = out.length;
+      return out;
+    }
+
+    metadata() {
+      const doc = this.doc;
+      const metaContent = (sel) => {
+        const m = doc.querySelector(sel);
+        return m ? m.getAttribute("content") : null;
+      };
+      const og = {};
+      for (const m of Array.from(doc.querySelectorAll('meta[property^="og:"]'))) {
+        og[m.getAttribute("property").slice(3)] = m.getAttribute("content") || "";
+      }
+      const text = doc.body ? (doc.body.innerText || "").replace(/\n{3,}/g, "\n\n").trim() : "";
+      return {
+        url: doc.URL,
+        title: doc.title || "",
+        description: metaContent('meta[name="description" i]'),
+        og,
+        lang: doc.documentElement.getAttribute("lang") || null,
+        meta_viewport: metaContent('meta[name="viewport" i]'),
+        viewport: { width: this.win.innerWidth, height: this.win.innerHeight },
+        device_pixel_ratio: this.win.devicePixelRatio,
+        user_agent: navigator.userAgent,
+        captured_at: new Date().toISOString(),
+        text: text.slice(0, this.options.maxTextChars),
+      };
+    }
+  }
+
+  // Two parents with different, unusual values of the inherited properties: a probe that does not follow
+  // them in either has that property set by the UA stylesheet (input's line-height, em's font-style...).
+  const SENSITIZERS = [
+    "color: rgb(1, 2, 3); font-family: tinyweb-a; font-size: 17px; font-style: italic; font-weight: 300; " +
+    "line-height: 23px; letter-spacing: 1px; word-spacing: 3px; text-align: right; text-indent: 5px; " +
+    "text-transform: lowercase; white-space: pre; cursor: crosshair; list-style-type: square; " +
+    "list-style-position: inside; border-collapse: collapse; border-spacing: 3px; caption-side: bottom; " +
+    "text-shadow: 1px 1px rgb(1, 2, 3); font-variant-caps: small-caps; quotes: 'a' 'b'; tab-size: 5; " +
+    "visibility: hidden; word-break: break-all; overflow-wrap: anywhere; hyphens: none; font-stretch: 90%; " +
+    "font-kerning: none; text-rendering: geometricprecision; text-underline-offset: 3px; " +
+    "text-underline-position: under; fill: rgb(1, 2, 3); stroke: rgb(1, 2, 3); stroke-width: 3px; " +
+    "pointer-events: none; font-feature-settings: 'smcp'; font-variant-numeric: oldstyle-nums; " +
+    "font-variant-ligatures: none; empty-cells: hide; text-align-last: right; text-decoration-skip-ink: none; " +
+    "color-scheme: dark; accent-color: rgb(1, 2, 3); caret-color: rgb(1, 2, 3); image-rendering: pixelated; " +
+    "orphans: 3; widows: 3; font-variant-east-asian: ruby; font-variant-position: sub",
+    "color: rgb(4, 5, 6); font-family: tinyweb-b; font-size: 13px; font-style: normal; font-weight: 800; " +
+    "line-height: 19px; letter-spacing: 2px; word-spacing: 4px; text-align: center; text-indent: 7px; " +
+    "text-transform: uppercase; white-space: normal; cursor: wait; list-style-type: circle; " +
+    "list-style-position: outside; border-collapse: separate; border-spacing: 5px; caption-side: top; " +
+    "text-shadow: none; font-variant-caps: normal; quotes: none; tab-size: 3; visibility: visible; " +
+    "word-break: normal; overflow-wrap: normal; hyphens: manual; font-stretch: 110%; font-kerning: normal; " +
+    "text-rendering: optimizespeed; text-underline-offset: 5px; text-underline-position: left; " +
+    "fill: rgb(4, 5, 6); stroke: none; stroke-width: 5px; pointer-events: auto; font-feature-settings: normal; " +
+    "font-variant-numeric: normal; font-variant-ligatures: normal; empty-cells: show; text-align-last: left; " +
+    "text-decoration-skip-ink: auto; color-scheme: light; accent-color: rgb(4, 5, 6); caret-color: rgb(4, 5, 6); " +
+    "image-rendering: auto; orphans: 5; widows: 5; font-variant-east-asian: normal; font-variant-position: normal",
+  ];
+
+  /**
+   * Browser defaults, read live from a hidden same-origin iframe in the page's own mode.
+   * Probed per tag and per attribute that changes defaults; cached for one capture. A reference is
+   * `{values, parent, uaMask}`: the defaults, the defaults of the parent they inherit from, and for each
+   * inherited property whether the UA stylesheet sets it on this element (so it does not inherit).
+   */
+  class DefaultProbe {
+    constructor(doc, cap) {
+      this.cap = cap;
+      this.cache = new Map();
+      this.frame = doc.createElement("iframe");
+      this.frame.setAttribute("aria-hidden", "true");
+      this.frame.style.cssText = "position:absolute;left:-100000px;top:0;border:0;visibility:hidden;" +
+        `width:${cap.win.innerWidth}px;height:${cap.win.innerHeight}px`;
+      // Beside <body>, not inside it: no page selector such as body > :last-child changes.
+      doc.documentElement.appendChild(this.frame);
+      this.doc = this.frame.contentDocument;
+      writeDocument(this.doc, cap.doctype + "<html><head></head><body></body></html>", cap);
+      const style = this.doc.createElement("style");
+      style.textContent = ".tw-pseudo::before, .tw-pseudo::after { content: 'x'; }";
+      this.doc.head.appendChild(style);
+      this.hosts = [this.doc.body].concat(SENSITIZERS.map((css) => {
+        const div = this.doc.createElement("div");
+        div.style.cssText = css;
+        this.doc.body.appendChild(div);
+        return div;
+      }));
+    }
+
+    dispose() {
+      this.frame.remove();
+    }
+
+    read(el, pseudo) {
+      return this.cap.read(el, pseudo);
+    }
+
+    /** The reference for the element the snapshot will create for `el`. */
+    reference(el, svg, liveFontSize) {
+      const doc = el.ownerDocument;
+      if (el === doc.documentElement) {
+        return this.cached("#root", () => ({ values: this.read(this.doc.documentElement), parent: null }));
+      }
+      if (el === doc.body) {
+        return this.cached("#body", () => ({
+          values: this.read(this.doc.body), parent: this.read(this.doc.documentElement),
+        }));
+      }
+      if (svg) return this.svgReference(el);
+      const key = contextKey(el);
+      const base = this.cached(key, () => this.probeHtml(el));
+      return liveFontSize === undefined ? base : this.atFontSize(el, key, base, liveFontSize);
+    }
+
+    /**
+     * UA lengths in em (p's margins, h1's) follow the element's own font size: when the live one differs
+     * from the probe's, read the defaults again from a probe wearing it (font-size itself stays natural).
+     */
+    atFontSize(el, key, base, fontSize) {
+      const fs = this.cap.propIndex.get("font-size");
+      if (base.values[fs] === fontSize) return base;
+      return this.cached(key + "@" + fontSize, () => {
+        const { probe, top } = buildContext(this.doc, el);
+        probe.style.fontSize = fontSize;
+        this.doc.body.appendChild(top);
+        const values = this.read(probe);
+        top.remove();
+        for (const p of ["font-size", "appearance"]) {
+          const i = this.cap.propIndex.get(p);
+          values[i] = base.values[i];
+        }
+        return Object.assign({}, base, { values });
+      });
+    }
+
+    /** `img` for a canvas kept as an image. */
+    tagReference(tag) {
+      return this.cached("#tag:" + tag, () => {
+        const probe = this.doc.createElement(tag);
+        this.doc.body.appendChild(probe);
+        const values = this.read(probe);
+        probe.remove();
+        return { values, parent: this.read(this.doc.body) };
+      });
+    }
+
+    probeHtml(el) {
+      const runs = this.hosts.map((host, i) => this.probeIn(el, host, i === 0));
+      const ref = withMask(runs.map((r) => [r.values, r.parent]), this.cap.inheritedMask);
+      ref.currentColor = runs[0].currentColor;
+      ref.pseudo = {};
+      if (FORM_CONTROLS.has(el.localName)) {
+        // The probe wore the live appearance to get the defaults that follow it; appearance itself
+        // is compared with the control's natural one.
+        const bare = buildContext(this.doc, el);
+        bare.probe.style.removeProperty("appearance");
+        this.doc.body.appendChild(bare.top);
+        const i = this.cap.propIndex.get("appearance");
+        ref.values = ref.values.slice();
+        ref.values[i] = this.doc.defaultView.getComputedStyle(bare.probe).getPropertyValue("appearance");
+        bare.top.remove();
+      }
+      return ref;
+    }
+
+    /** One probe run; the sensitized ones read only inherited properties (all their mask needs). */
+    probeIn(el, host, plain) {
+      const { probe, top } = buildContext(this.doc, el);
+      host.appendChild(top);
+      const only = plain ? null : this.cap.inheritedIdx;
+      const result = { values: this.read(probe, null, only), parent: this.read(probe.parentNode, null, only) };
+      if (plain) {
+        // Which colour defaults really are currentcolor (a button's border is ButtonBorder, not that)?
+        probe.style.color = "rgb(7, 8, 9)";
+        const cs = this.doc.defaultView.getComputedStyle(probe);
+        result.currentColor = new Set();
+        for (const p of CURRENTCOLOR) {
+          const i = this.cap.propIndex.get(p);
+          if (i !== undefined && cs.getPropertyValue(p) === "rgb(7, 8, 9)") result.currentColor.add(i);
+        }
+      }
+      top.remove();
+      return result;
+    }
+
+    readPseudo(probe, which, only) {
+      const content = this.doc.defaultView.getComputedStyle(probe, which).getPropertyValue("content");
+      if ((which === "::before" || which === "::after") && (!content || content === "none" || content === "normal")) {
+        // No UA pseudo-element here: compare with a bare generated one, inside the probe where it can
+        // hold children, so that it inherits what the probe has.
+        const generic = this.doc.createElement("span");
+        generic.className = "tw-pseudo";
+        if (VOID.has(probe.localName)) probe.parentNode.insertBefore(generic, probe);
+        else probe.appendChild(generic);
+        const result = {
+          values: this.read(generic, which, only), parent: usedValues(this.read(generic, null, only)), content: null,
+        };
+        generic.remove();
+        return result;
+      }
+      return { values: this.read(probe, which, only), parent: usedValues(this.read(probe, null, only)), content };
+    }
+
+    /** Values of an unstyled pseudo-element on a plain span: the initial values it starts from. */
+    plainPseudo(which) {
+      return this.cached("#plain" + which, () => {
+        const span = this.doc.createElement("span");
+        span.textContent = "x";
+        this.doc.body.appendChild(span);
+        const values = this.read(span, which);
+        span.remove();
+        return values;
+      });
+    }
+
+    /** The reference for a pseudo-element of `el`, probed on first need. */
+    pseudoReference(el, which) {
+      const doc = el.ownerDocument;
+      if (el === doc.body || el === doc.documentElement) {
+        return this.cached("#rootpseudo" + which, () => {
+          const span = this.doc.createElement("span");
+          span.className = "tw-pseudo";
+          this.doc.body.appendChild(span);
+          const generic = which === "::marker" || which === "::placeholder" ? "::before" : which;
+          const ref = { values: this.read(span, generic), parent: usedValues(this.read(span)), content: null };
+          span.remove();
+          return ref;
+        });
+      }
+      return this.cached(contextKey(el) + which, () => {
+        const runs = this.hosts.map((host, i) => {
+          const { probe, top } = buildContext(this.doc, el);
+          host.appendChild(top);
+          const run = this.readPseudo(probe, which, i === 0 ? null : this.cap.inheritedIdx);
+          top.remove();
+          return run;
+        });
+        const ref = withMask(runs.map((r) => [r.values, r.parent]), this.cap.inheritedMask);
+        ref.content = runs[0].content;
+        return ref;
+      });
+    }
+
+    svgRoot() {
+      if (!this.svg) {
+        this.svg = this.doc.createElementNS(SVG_NS, "svg");
+        this.doc.body.appendChild(this.svg);
+      }
+      return this.svg;
+    }
+
+    svgReference(el) {
+      // SVG geometry and paint come from presentation attributes: probe a bare clone with them.
+      const clone = el.cloneNode(false);
+      for (const name of ["class", "id", "style"]) clone.removeAttribute(name);
+      const root = el.localName === "svg";
+      const key = "svg:" + (root ? "root:" : "") + clone.outerHTML;
+      return this.cached(key, () => {
+        const probe = this.doc.importNode(clone, false);
+        const parent = root ? this.doc.body : this.svgRoot();
+        parent.appendChild(probe);
+        const ref = { values: this.read(probe), parent: this.read(parent) };
+        probe.remove();
+        return ref;
+      });
+    }
+
+    seedDefaults(el) {
+      // The prototype compared with a bare element of the same tag, all properties, used values.
+      return this.cached("seed:" + el.namespaceURI + ":" + el.localName, () => {
+        const probe = el.namespaceURI === SVG_NS ? this.doc.createElementNS(SVG_NS, el.localName) :
+          this.doc.createElement(el.localName);
+        (el.namespaceURI === SVG_NS ? this.svgRoot() : this.doc.body).appendChild(probe);
+        const cs = this.doc.defaultView.getComputedStyle(probe);
+        const values = this.cap.allProps.map((p) => cs.getPropertyValue(p));
+        probe.remove();
+        return values;
+      });
+    }
+
+    cached(key, make) {
+      let v = this.cache.get(key);
+      if (v === undefined) {
+        v = make();
+        this.cache.set(key, v);
+      }
+      return v;
+    }
+  }
+
+  /** Values as getComputedStyle reports them, to compare with a pseudo-element's. */
+  function usedValues(values) {
+    return values.used || values;
+  }
+
+  /** Reference from probe runs `[[values, parentValues], ...]`; the first run is the plain one. */
+  function withMask(runs, inheritedMask) {
+    const [values, parent] = runs[0];
+    const uaMask = inheritedMask.map((inherited, i) => inherited && runs.some(([v, p]) => v[i] !== p[i]));
+    return { values, parent, uaMask };
+  }
+
+  // Attributes whose presence changes a tag's UA defaults (a[href] is a link, abbr[title] is dotted...).
+  const UA_ATTRS = ["href", "open", "multiple", "disabled", "readonly", "controls", "placeholder", "required"];
+  const UA_ATTRS_BY_TAG = { abbr: ["title"], acronym: ["title"], img: ["alt"] };
+
+  const FORM_CONTROLS = new Set(["input", "button", "select", "textarea", "meter", "progress"]);
+
+  /** A form control's live `appearance`: its other defaults (radio's round border) depend on it. */
+  function appearanceOf(el) {
+    return FORM_CONTROLS.has(el.localName) ? el.ownerDocument.defaultView.getComputedStyle(el).appearance : "";
+  }
+
+  function uaAttributes(el) {
+    const names = UA_ATTRS.concat(UA_ATTRS_BY_TAG[el.localName] || []).filter((n) => el.hasAttribute(n));
+    if (el.localName === "input") names.push("type");
+    if (el.localName === "select" && el.hasAttribute("size")) names.push("size");
+    if (el.hasAttribute("dir")) names.push("dir");
+    return names;
+  }
+
+  /** The probe key: tag plus whatever in its attributes or context changes its UA defaults. */
+  function contextKey(el) {
+    const tag = el.localName;
+    let key = tag;
+    for (const name of uaAttributes(el)) {
+      key += "[" + name + (name === "type" ? "=" + String(el.type).toLowerCase() :
+        name === "dir" || name === "size" ? "=" + el.getAttribute(name).toLowerCase() : "") + "]";
+    }
+    if (tag === "h1") key += ":s" + Math.min(sectionDepth(el), 5);
+    if (FORM_CONTROLS.has(tag)) key += "{" + appearanceOf(el) + "}";
+    const parent = el.parentElement ? el.parentElement.localName : "";
+    if (tag === "li" || TABLE_PARTS.has(tag) || tag === "option" || tag === "optgroup" ||
+      tag === "summary" || tag === "legend" || tag === "dt" || tag === "dd") {
+      key += "<" + parent;
+    }
+    if (LISTS.has(tag) || tag === "dl") key += ":l" + Math.min(listDepth(el), 3);
+    if (tag === "li") key += ":l" + Math.min(listDepth(el.parentElement || el), 3);
+    return key;
+  }
+
+  function sectionDepth(el) {
+    let n = 0;
+    for (let p = el.parentElement; p; p = p.parentElement) if (SECTIONING.has(p.localName)) n++;
+    return n;
+  }
+
+  function listDepth(el) {
+    let n = 0;
+    for (let p = el.parentElement; p; p = p.parentElement) if (LISTS.has(p.localName) || p.localName === "dl") n++;
+    return n;
+  }
+
+  /** A probe element for `el` inside a minimal copy of the context its defaults depend on. */
+  function buildContext(doc, el) {
+    const tag = el.localName;
+    const make = (name) => doc.createElement(name);
+    const probe = make(tag);
+    for (const name of uaAttributes(el)) {
+      probe.setAttribute(name, name === "type" ? String(el.type).toLowerCase() : el.getAttribute(name));
+    }
+    if (FORM_CONTROLS.has(tag)) probe.style.appearance = appearanceOf(el);
+    let top = probe;
+    const wrap = (name) => {
+      const w = make(name);
+      w.appendChild(top);
+      top = w;
+      return w;
+    };
+    const parent = el.parentElement ? el.parentElement.localName : "";
+    if (tag === "li") wrap(LISTS.has(parent) ? parent : "ul");
+    else if (tag === "td" || tag === "th") {
+      wrap("tr");
+      wrap(["thead", "tbody", "tfoot"].includes(el.parentElement && el.parentElement.parentElement ?
+        el.parentElement.parentElement.localName : "") ? el.parentElement.parentElement.localName : "tbody");
+      wrap("table");
+    } else if (tag === "tr") {
+      wrap(["thead", "tbody", "tfoot"].includes(parent) ? parent : "tbody");
+      wrap("table");
+    } else if (["thead", "tbody", "tfoot", "caption", "colgroup"].includes(tag)) wrap("table");
+    else if (tag === "col") {
+      wrap("colgroup");
+      wrap("table");
+    } else if (tag === "option" || tag === "optgroup") wrap(parent === "datalist" ? "datalist" : "select");
+    else if (tag === "summary") wrap("details");
+    else if (tag === "legend") wrap("fieldset");
+    else if (tag === "dt" || tag === "dd") wrap("dl");
+    if (tag === "h1") for (let i = Math.min(sectionDepth(el), 5); i > 0; i--) wrap("section");
+    const depth = LISTS.has(tag) || tag === "dl" ? Math.min(listDepth(el), 3) :
+      tag === "li" ? Math.min(listDepth(el.parentElement || el), 3) - 0 : 0;
+    for (let i = tag === "li" ? 1 : 0; i < depth; i++) {
+      const li = make("li");
+      li.appendChild(top);
+      const ul = make("ul");
+      ul.appendChild(li);
+      top = ul;
+    }
+    return { probe, top };
+  }
+
+  /** Children as rendered: a shadow root's content with slots replaced by what is assigned to them. */
+  function flatChildren(el) {
+    const source = el.shadowRoot ? el.shadowRoot.childNodes : el.childNodes;
+    const out = [];
+    const push = (nodes) => {
+      for (const node of Array.from(nodes)) {
+        if (node.nodeType === 1 && node.localName === "slot" && el.shadowRoot) {
+          const assigned = node.assignedNodes({ flatten: true });
+          push(assigned.length ? assigned : node.childNodes);
+        } else {
+          out.push(node);
+        }
+      }
+    };
+    push(source);
+    return out;
+  }
+
+  function doctypeOf(doc) {
+    const dt = doc.doctype;
+    if (!dt) return doc.compatMode === "BackCompat" ? '<!DOCTYPE html PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN">' :
+      "<!DOCTYPE html>";
+    const quote = (s) => '"' + s.replace(/"/g, "") + '"';
+    let out = "<!DOCTYPE " + (dt.name || "html");
+    if (dt.publicId) out += " PUBLIC " + quote(dt.publicId) + (dt.systemId ? " " + quote(dt.systemId) : "");
+    else if (dt.systemId) out += " SYSTEM " + quote(dt.systemId);
+    return out + ">";
+  }
+
+  /** Write the probe document; Trusted Types pages need a policy or, failing that, DOM building. */
+  function writeDocument(doc, markup, cap) {
+    try {
+      doc.open();
+      doc.write(markup);
+      doc.close();
+      return;
+    } catch (err) {
+      // Trusted Types enforcement: try a policy of our own.
+    }
+    try {
+      const tt = cap.win.trustedTypes;
+      const policy = tt.createPolicy("tinyweb-capture#" + Math.random().toString(36).slice(2),
+        { createHTML: (s) => s });
+      doc.open();
+      doc.write(policy.createHTML(markup));
+      doc.close();
+      return;
+    } catch (err) {
+      cap.warnings.push("probe frame written without document.write (Trusted Types): defaults from a " +
+        doc.compatMode + " document");
+    }
+  }
+
+  function skipProperty(p) {
+    if (SKIP_EXACT.has(p) || LOGICAL.test(p)) return true;
+    for (const prefix of SKIP_PREFIX) if (p.startsWith(prefix)) return true;
+    return false;
+  }
+
+  /** A typed value as text, without the 6-digit rounding of toString(): 1.42857 is not 1.428571429. */
+  function styleValueText(v) {
+    if (typeof CSSUnitValue !== "undefined" && v instanceof CSSUnitValue) {
+      const unit = v.unit === "percent" ? "%" : v.unit === "number" ? "" : v.unit;
+      return String(parseFloat(v.value.toPrecision(12))) + unit;
+    }
+    return String(v);
+  }
+
+  function styleAttr(decls) {
+    return ` style="${escapeAttr(decls.join("; "))}"`;
+  }
+
+  function escapeText(s) {
+    return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\u00a0/g, "&nbsp;");
+  }
+
+  function escapeAttr(s) {
+    return s.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;").replace(/\u00a0/g, "&nbsp;");
+  }
+
+  function absoluteUrl(u, base) {
+    try {
+      return new URL(u.trim(), base).href;
+    } catch (err) {
+      return u;
+    }
+  }
+
+  function absoluteSrcset(value, base) {
+    return value.split(",").map((part) => {
+      const bits = part.trim().split(/\s+/);
+      if (!bits[0]) return part.trim();
+      bits[0] = absoluteUrl(bits[0], base);
+      return bits.join(" ");
+    }).join(", ");
+  }
+
+  function byteLength(encoder, s) {
+    return encoder.encode(s).length;
+  }
+
+  /** The properties a capture writes: what a fidelity check should compare. */
+  function properties() {
+    return Array.from(getComputedStyle(document.documentElement))
+      .filter((p) => !p.startsWith("--") && !skipProperty(p));
+  }
+
+  root.tinywebCapture = capture;
+  root.tinywebCapture.version = VERSION;
+  root.tinywebCapture.properties = properties;
+})(globalThis);
+
+/*
+ * Bring the page to the state a reader sees once it has settled: lazy images loaded (by scrolling
+ * through it), scroll-triggered animations run, every finite animation finished, infinite ones
+ * cancelled, web fonts ready. Used by the crawler before capture; async, resolves to a summary.
+ */
+(function (root) {
+  "use strict";
+
+  async function settle(options) {
+    const opts = Object.assign({ scroll: true, maxScreens: 40, stepMs: 60, imageTimeoutMs: 3000 }, options || {});
+    const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+    const se = document.scrollingElement || document.documentElement;
+    let screens = 0;
+    if (opts.scroll) {
+      for (let y = 0; screens < opts.maxScreens && y < se.scrollHeight; y += window.innerHeight, screens++) {
+        window.scrollTo(0, y);
+        await sleep(opts.stepMs);
+      }
+      window.scrollTo(0, 0);
+      await sleep(opts.stepMs);
+    }
+    for (const img of Array.from(document.images)) img.loading = "eager";
+    const pending = Array.from(document.images).filter((img) => !img.complete);
+    await Promise.race([
+      Promise.all(pending.map((img) => new Promise((r) => { img.onload = img.onerror = r; }))),
+      sleep(opts.imageTimeoutMs),
+    ]);
+    if (document.fonts && document.fonts.ready) await document.fonts.ready;
+    const finished = finishAnimations();
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    finishAnimations();
+    return { screens, pendingImages: pending.length, animations: finished };
+  }
+
+  function finishAnimations() {
+    let n = 0;
+    for (const anim of document.getAnimations()) {
+      try {
+        anim.finish();
+      } catch (err) {
+        anim.cancel(); // infinite: the resting style is the one a snapshot can hold
+      }
+      n++;
+    }
+    return n;
+  }
+
+  root.tinywebSettle = settle;
+})(globalThis);

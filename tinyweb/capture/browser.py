@@ -1,0 +1,193 @@
+"""Headless Chromium, driven by Playwright, and capturing one loaded page with the capture script."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import shutil
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from playwright.async_api import Browser as PwBrowser
+from playwright.async_api import BrowserContext, Page, Playwright, Route, async_playwright
+from playwright.async_api import Error as PlaywrightError
+
+from tinyweb.capture.script import capture_script
+from tinyweb.errors import BrowserError, CaptureError
+from tinyweb.snapshot import Snapshot, Viewport
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # A visible scrollbar narrows the layout by 15 px; captures and comparisons are made without one.
+    "--hide-scrollbars",
+    "--font-render-hinting=none",
+]
+CHROMIUM_CANDIDATES = ["/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"]
+
+
+def chromium_path() -> str:
+    """The Chromium executable: $TINYWEB_CHROMIUM, else Debian's /usr/bin/chromium, else one on PATH."""
+    explicit = os.environ.get("TINYWEB_CHROMIUM")
+    if explicit:
+        if not os.access(explicit, os.X_OK):
+            raise BrowserError(f"TINYWEB_CHROMIUM={explicit} is not an executable file")
+        return explicit
+    for candidate in CHROMIUM_CANDIDATES:
+        found = shutil.which(candidate)
+        if found:
+            return found
+    raise BrowserError("Chromium not found: install it (Debian: apt-get install -y chromium) or set TINYWEB_CHROMIUM")
+
+
+def is_loopback_url(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class BrowserOptions:
+    viewport: Viewport = field(default_factory=lambda: Viewport(width=1280, height=800))
+    block_external: bool = False  # abort every request that leaves the loopback interface
+    user_agent: str | None = None
+    headless: bool = True
+
+
+class Browser:
+    """One Chromium and one browser context; `async with Browser(opts) as b: page = await b.new_page()`."""
+
+    def __init__(self, options: BrowserOptions | None = None):
+        self.options = options or BrowserOptions()
+        self._pw: Playwright | None = None
+        self._browser: PwBrowser | None = None
+        self.context: BrowserContext | None = None
+
+    async def __aenter__(self) -> Browser:
+        executable = chromium_path()
+        self._pw = await async_playwright().start()
+        try:
+            self._browser = await self._pw.chromium.launch(
+                executable_path=executable, headless=self.options.headless, args=CHROMIUM_ARGS
+            )
+        except PlaywrightError as exc:
+            await self._pw.stop()
+            raise BrowserError(f"Chromium at {executable} did not start: {exc.message.splitlines()[0]}") from exc
+        vp = self.options.viewport
+        self.context = await self._browser.new_context(
+            viewport={"width": vp.width, "height": vp.height},
+            device_scale_factor=1,
+            bypass_csp=True,  # the capture script must run on pages with a strict CSP or Trusted Types
+            service_workers="block",
+            user_agent=self.options.user_agent,
+        )
+        if self.options.block_external:
+            await self.context.route("**/*", _block_non_loopback)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.context is not None:
+            await self.context.close()
+        if self._browser is not None:
+            await self._browser.close()
+        if self._pw is not None:
+            await self._pw.stop()
+
+    async def new_page(self) -> Page:
+        assert self.context is not None, "use Browser as an async context manager"
+        return await self.context.new_page()
+
+
+async def _block_non_loopback(route: Route) -> None:
+    url = route.request.url
+    if url.startswith(("data:", "blob:", "about:")) or is_loopback_url(url):
+        await route.continue_()
+    else:
+        await route.abort("blockedbyclient")
+
+
+async def load(page: Page, url: str, timeout_s: float) -> None:
+    """Open `url` and check that it is an HTML page; raise CaptureError with a reason otherwise."""
+    try:
+        response = await page.goto(url, wait_until="load", timeout=timeout_s * 1000)
+    except PlaywrightError as exc:
+        raise _load_error(exc) from exc
+    if response is None:
+        return
+    if response.status >= 400:
+        raise CaptureError(f"http_{response.status}", f"the server answered HTTP {response.status}")
+    content_type = (await response.header_value("content-type") or "").split(";")[0].strip().lower()
+    if content_type and content_type not in ("text/html", "application/xhtml+xml"):
+        raise CaptureError("not_html", f"not an HTML page (Content-Type {content_type})")
+    with contextlib.suppress(PlaywrightError):  # a page that keeps polling is still capturable
+        await page.wait_for_load_state("networkidle", timeout=min(timeout_s, 3) * 1000)
+
+
+def _load_error(exc: PlaywrightError) -> CaptureError:
+    message = exc.message.splitlines()[0]
+    if "Timeout" in message:
+        return CaptureError("timeout", f"the page did not finish loading in time ({message})")
+    if "Download is starting" in message:
+        return CaptureError("not_html", "not an HTML page (the browser started a download)")
+    for marker in (
+        "ERR_CONNECTION_REFUSED",
+        "ERR_NAME_NOT_RESOLVED",
+        "ERR_ADDRESS_UNREACHABLE",
+        "ERR_CONNECTION_RESET",
+        "ERR_INTERNET_DISCONNECTED",
+        "ERR_BLOCKED_BY_CLIENT",
+        "ERR_CONNECTION_TIMED_OUT",
+        "ERR_TUNNEL_CONNECTION_FAILED",
+    ):
+        if marker in message:
+            return CaptureError("unreachable", f"the host could not be reached ({marker})")
+    return CaptureError("load_failed", message)
+
+
+async def ensure_script(page: Page) -> None:
+    if not await page.evaluate("() => typeof globalThis.tinywebCapture === 'function'"):
+        await page.evaluate(capture_script())
+
+
+async def settle(page: Page, scroll: bool = True) -> dict[str, Any]:
+    """Scroll through the page, wait for lazy images and fonts, finish animations (see capture.js)."""
+    await ensure_script(page)
+    return await page.evaluate("opts => globalThis.tinywebSettle(opts)", {"scroll": scroll})
+
+
+async def capture_loaded_page(
+    page: Page, *, source: str = "crawler", requested_url: str | None = None, **options: Any
+) -> Snapshot:
+    """Run the capture script on an already loaded and settled page and return its Snapshot."""
+    await ensure_script(page)
+    try:
+        result = await page.evaluate("opts => globalThis.tinywebCapture(opts)", options)
+    except PlaywrightError as exc:
+        raise CaptureError("capture_failed", exc.message.splitlines()[0]) from exc
+    if not result.get("ok"):
+        error = result.get("error", {})
+        raise CaptureError(error.get("code", "capture_failed"), error.get("message", "capture failed"))
+    return Snapshot.from_capture(result, source=source, requested_url=requested_url)
+
+
+async def capture_url(
+    page: Page, url: str, *, timeout_s: float = 30, source: str = "crawler", **options: Any
+) -> Snapshot:
+    """Load, settle and capture one page."""
+    await load(page, url, timeout_s)
+    try:
+        await settle(page)
+    except PlaywrightError as exc:
+        raise CaptureError("capture_failed", f"the page could not be settled: {exc.message.splitlines()[0]}") from exc
+    return await capture_loaded_page(page, source=source, requested_url=url, **options)

@@ -1,0 +1,273 @@
+"""The `tinyweb` command: thin click commands that parse, call one library function, and print."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tinyweb.errors import TinywebError, UsageError
+from tinyweb.snapshot import Viewport
+from tinyweb.store import Store, default_data_dir
+
+console = Console(stderr=True)
+out = Console()
+
+
+def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn TinywebError into a clean message and exit code instead of a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except TinywebError as exc:
+            console.print(f"[bold red]error:[/] {exc}")
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            console.print("[yellow]interrupted[/]: what was captured is stored; run the same command to resume")
+            sys.exit(130)
+
+    return wrapper
+
+
+def data_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--data",
+        "data_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Data directory (default: $TINYWEB_DATA or ./tinyweb-data).",
+    )(fn)
+
+
+def viewport_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--viewport", default="1280x800", show_default=True, callback=_parse_viewport, help="Browser viewport WxH."
+    )(fn)
+
+
+def _parse_viewport(ctx: click.Context, param: click.Parameter, value: str) -> Viewport:
+    try:
+        return Viewport.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def open_store(data_dir: Path | None) -> Store:
+    return Store(data_dir or default_data_dir())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tinyweb")
+def main() -> None:
+    """tinyweb: capture web pages, compress them into a semantic CSS framework, train a tiny web-design model."""
+
+
+@main.command()
+@click.argument("url")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON here.")
+@viewport_option
+@data_option
+@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for the page to load.")
+@click.option("--seed-format-text", is_flag=True, help="Keep the prototype-format text, not only its size.")
+@click.option("--block-external", is_flag=True, help="Abort every request that leaves 127.0.0.1/localhost.")
+@handle_errors
+def capture(
+    url: str,
+    output: Path | None,
+    viewport: Viewport,
+    data_dir: Path | None,
+    timeout: float,
+    seed_format_text: bool,
+    block_external: bool,
+) -> None:
+    """Capture one page into the store."""
+    from tinyweb.capture.browser import Browser, BrowserOptions, capture_url
+
+    async def run():
+        async with Browser(BrowserOptions(viewport=viewport, block_external=block_external)) as browser:
+            page = await browser.new_page()
+            return await capture_url(
+                page, url, timeout_s=timeout, source="cli", seedFormat="text" if seed_format_text else "size"
+            )
+
+    try:
+        snap = asyncio.run(run())
+    except TinywebError as exc:
+        with open_store(data_dir) as store:
+            store.record_failure(url, getattr(exc, "reason", "capture_failed"), str(exc), source="cli")
+        raise
+    with open_store(data_dir) as store:
+        snapshot_id, created = store.add(snap)
+    if output:
+        output.write_text(snap.model_dump_json(indent=1), encoding="utf-8")
+    s = snap.stats
+    out.print(
+        f"{'captured' if created else 'already stored'} [bold]{snapshot_id}[/] {snap.url}\n"
+        f"  {s.element_count} elements, {len(snap.html):,} bytes styled (page HTML {s.raw_html_bytes:,}, "
+        f"prototype format {s.seed_format_bytes or 0:,}), {s.capture_ms:.0f} ms in page"
+    )
+
+
+@main.command()
+@click.argument("urls", nargs=-1)
+@click.option(
+    "--seeds-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File of seed URLs, one per line (# comments allowed).",
+)
+@data_option
+@click.option("--max-pages", default=50, show_default=True, help="Pages to visit in this crawl, in all.")
+@click.option("--max-per-domain", default=0, show_default=True, help="Pages per host (0: no limit).")
+@click.option("--max-depth", default=2, show_default=True, help="Link depth from the seeds.")
+@click.option(
+    "--same-site/--external",
+    default=True,
+    show_default=True,
+    help="Follow links only within each seed's site, or anywhere.",
+)
+@click.option("--concurrency", default=2, show_default=True, help="Pages captured at once.")
+@click.option("--ignore-robots", is_flag=True, help="Do not read robots.txt.")
+@click.option("--delay", default=0.5, show_default=True, help="Seconds between requests to one host.")
+@click.option("--timeout", default=30.0, show_default=True, help="Per-page load timeout in seconds.")
+@viewport_option
+@click.option("--block-external", is_flag=True, help="Abort every request that leaves 127.0.0.1/localhost.")
+@handle_errors
+def crawl(
+    urls: tuple[str, ...],
+    seeds_file: Path | None,
+    data_dir: Path | None,
+    max_pages: int,
+    max_per_domain: int,
+    max_depth: int,
+    same_site: bool,
+    concurrency: int,
+    ignore_robots: bool,
+    delay: float,
+    timeout: float,
+    viewport: Viewport,
+    block_external: bool,
+) -> None:
+    """Crawl breadth-first from seed URLs, capturing every page (resumable: run it again to continue)."""
+    from tinyweb.capture.crawler import CrawlOptions
+
+    options = CrawlOptions(
+        max_pages=max_pages,
+        max_per_domain=max_per_domain,
+        max_depth=max_depth,
+        same_site=same_site,
+        concurrency=concurrency,
+        respect_robots=not ignore_robots,
+        delay_s=delay,
+        page_timeout_s=timeout,
+        viewport=viewport,
+        block_external=block_external,
+    )
+    with open_store(data_dir) as store:
+        run_crawl(store, list(urls), seeds_file, options)
+
+
+def run_crawl(store: Store, urls: list[str], seeds_file: Path | None, options) -> Any:
+    """Crawl with a progress bar and print the summary; shared by `crawl` and `demo`."""
+    from tinyweb.capture.crawler import crawl as crawl_pages
+    from tinyweb.capture.crawler import read_seeds
+
+    seeds = list(urls)
+    bad_lines = []
+    if seeds_file:
+        more, bad_lines = read_seeds(seeds_file)
+        seeds += more
+    for bad in bad_lines:
+        store.record_failure(bad.line, "bad_seed", f"{seeds_file}:{bad.line_no}: {bad.reason}")
+        console.print(f"[yellow]skipped seed[/] {seeds_file}:{bad.line_no}: {bad.line!r} ({bad.reason})")
+    if not seeds:
+        raise UsageError("no valid seed URLs: give URLs or a --seeds-file with http(s) URLs")
+    with Progress(
+        TextColumn("[bold]crawl"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("", total=options.max_pages)
+
+        def progress(url: str, outcome: str, summary) -> None:
+            bar.update(task, completed=summary.visited, description=f"{outcome} {url[-60:]}")
+
+        summary = crawl_pages(store, seeds, options, progress)
+        bar.update(task, total=summary.visited or 1, completed=summary.visited)
+    print_summary(summary, bad_lines)
+    return summary
+
+
+def print_summary(summary, bad_lines=()) -> None:
+    table = Table(title=f"crawl {summary.crawl_id} in {summary.seconds:.1f} s", show_header=True)
+    table.add_column("outcome")
+    table.add_column("pages", justify="right")
+    table.add_row("captured", str(summary.captured))
+    table.add_row("already stored", str(summary.duplicates))
+    for reason, n in sorted(summary.failed.items()):
+        table.add_row(f"[red]failed: {reason}[/]", str(n))
+    for reason, n in sorted(summary.skipped.items()):
+        table.add_row(f"skipped: {reason}", str(n))
+    if bad_lines:
+        table.add_row("[yellow]bad seed lines[/]", str(len(bad_lines)))
+    out.print(table)
+
+
+@main.command()
+@data_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    default=Path("-"),
+    show_default=True,
+    help="JSON-lines file, or - for standard output.",
+)
+@handle_errors
+def export(data_dir: Path | None, output: Path) -> None:
+    """Write every stored snapshot as one JSON record per line."""
+    with open_store(data_dir) as store:
+        stream = sys.stdout if str(output) == "-" else output.open("w", encoding="utf-8")
+        try:
+            n = 0
+            for snap in store.iter_snapshots():
+                stream.write(snap.model_dump_json() + "\n")
+                n += 1
+        finally:
+            if stream is not sys.stdout:
+                stream.close()
+    console.print(f"exported {n} snapshots" + ("" if str(output) == "-" else f" to {output}"))
+
+
+@main.command()
+@data_option
+@click.option("--port", default=0, help="Port for the example site (default: any free port).")
+@handle_errors
+def demo(data_dir: Path | None, port: int) -> None:
+    """Serve the example site that ships with tinyweb on 127.0.0.1, crawl it, and show what was captured.
+
+    Without --data the demo starts fresh in ./tinyweb-demo-data every time.
+    """
+    from tinyweb.demo import DEFAULT_DATA, run_demo
+
+    if data_dir is None:
+        shutil.rmtree(DEFAULT_DATA, ignore_errors=True)
+    run_demo(data_dir or DEFAULT_DATA, port, out, console)
+
+
+if __name__ == "__main__":
+    main()

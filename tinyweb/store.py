@@ -1,0 +1,234 @@
+"""SQLite persistence for snapshots, failures and crawl frontiers: the only module that speaks SQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tinyweb.errors import StoreError
+from tinyweb.snapshot import Snapshot, upgrade_record
+from tinyweb.urls import normalize_url
+
+DB_NAME = "tinyweb.sqlite3"
+DB_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS snapshots (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    url_norm TEXT NOT NULL,
+    title TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    source TEXT NOT NULL,
+    schema_version INTEGER NOT NULL,
+    captured_at TEXT NOT NULL,
+    stored_at TEXT NOT NULL,
+    html_bytes INTEGER NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS snapshots_url ON snapshots(url_norm);
+CREATE INDEX IF NOT EXISTS snapshots_stored ON snapshots(stored_at);
+CREATE TABLE IF NOT EXISTS failures (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    url TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    source TEXT NOT NULL,
+    failed_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS crawl_pages (
+    crawl_id TEXT NOT NULL,
+    url_norm TEXT NOT NULL,
+    url TEXT NOT NULL,
+    depth INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('queued', 'done', 'failed', 'skipped')),
+    reason TEXT,
+    snapshot_id TEXT,
+    seq INTEGER NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (crawl_id, url_norm)
+);
+CREATE INDEX IF NOT EXISTS crawl_pages_queue ON crawl_pages(crawl_id, state, depth, seq);
+"""
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("TINYWEB_DATA", "tinyweb-data"))
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class Failure:
+    url: str
+    reason: str
+    detail: str
+    source: str
+    failed_at: str
+
+
+@dataclass(frozen=True)
+class CrawlPage:
+    url: str
+    depth: int
+    state: str
+    reason: str | None
+    snapshot_id: str | None
+
+
+class Store:
+    """A data directory holding one SQLite database in WAL mode. Safe to share between threads."""
+
+    def __init__(self, data_dir: str | os.PathLike[str]):
+        self.data_dir = Path(data_dir)
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create data directory {self.data_dir}: {exc.strerror}") from exc
+        self.path = self.data_dir / DB_NAME
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+            self._db.execute(f"PRAGMA user_version={DB_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a usable tinyweb database: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- snapshots --------------------------------------------------------------------------------
+
+    def add(self, snapshot: Snapshot) -> tuple[str, bool]:
+        """Insert a snapshot; return (id, created). The same page captured twice unchanged is stored once."""
+        return self.add_many([snapshot])[0]
+
+    def add_many(self, snapshots: list[Snapshot]) -> list[tuple[str, bool]]:
+        """Insert several snapshots in one transaction (committed before this returns)."""
+        results = []
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for snap in snapshots:
+                    cur = self._db.execute(
+                        "INSERT OR IGNORE INTO snapshots VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                        (
+                            snap.id,
+                            snap.url,
+                            normalize_url(snap.url),
+                            snap.title,
+                            snap.domain,
+                            snap.source,
+                            snap.schema_version,
+                            snap.captured_at.isoformat(),
+                            _now(),
+                            len(snap.html.encode("utf-8")),
+                            snap.model_dump_json(),
+                        ),
+                    )
+                    results.append((snap.id, cur.rowcount == 1))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return results
+
+    def get(self, snapshot_id: str) -> Snapshot | None:
+        with self._lock:
+            row = self._db.execute("SELECT record FROM snapshots WHERE id = ?", (snapshot_id,)).fetchone()
+        return _load(row[0]) if row else None
+
+    def delete(self, snapshot_id: str) -> bool:
+        with self._lock:
+            cur = self._db.execute("DELETE FROM snapshots WHERE id = ?", (snapshot_id,))
+        return cur.rowcount == 1
+
+    def count(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0]
+
+    def ids(self) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT id FROM snapshots ORDER BY stored_at, id")]
+
+    def iter_snapshots(self) -> Iterator[Snapshot]:
+        """All snapshots in the order they were stored."""
+        for snapshot_id in self.ids():
+            snap = self.get(snapshot_id)
+            if snap is not None:
+                yield snap
+
+    # --- failures ---------------------------------------------------------------------------------
+
+    def record_failure(self, url: str, reason: str, detail: str = "", source: str = "crawler") -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO failures (url, reason, detail, source, failed_at) VALUES (?,?,?,?,?)",
+                (url, reason, detail[:4000], source, _now()),
+            )
+
+    def failures(self) -> list[Failure]:
+        with self._lock:
+            rows = self._db.execute("SELECT url, reason, detail, source, failed_at FROM failures ORDER BY seq")
+            return [Failure(*row) for row in rows]
+
+    # --- crawl frontier ---------------------------------------------------------------------------
+
+    def enqueue(self, crawl_id: str, url: str, depth: int) -> bool:
+        """Queue a URL for a crawl unless that crawl has seen it already. Returns True if it was new."""
+        with self._lock:
+            seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM crawl_pages").fetchone()[0]
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO crawl_pages VALUES (?,?,?,?, 'queued', NULL, NULL, ?, ?)",
+                (crawl_id, normalize_url(url), url, depth, seq, _now()),
+            )
+        return cur.rowcount == 1
+
+    def next_queued(self, crawl_id: str, limit: int, exclude: set[str]) -> list[CrawlPage]:
+        """Queued pages, shallowest first (breadth-first), then in discovery order."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT url, depth, state, reason, snapshot_id, url_norm FROM crawl_pages "
+                "WHERE crawl_id = ? AND state = 'queued' ORDER BY depth, seq LIMIT ?",
+                (crawl_id, limit + len(exclude)),
+            ).fetchall()
+        return [CrawlPage(*row[:5]) for row in rows if row[5] not in exclude][:limit]
+
+    def finish_page(
+        self, crawl_id: str, url: str, state: str, reason: str | None = None, snapshot_id: str | None = None
+    ) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE crawl_pages SET state = ?, reason = ?, snapshot_id = ?, updated_at = ? "
+                "WHERE crawl_id = ? AND url_norm = ?",
+                (state, reason, snapshot_id, _now(), crawl_id, normalize_url(url)),
+            )
+
+    def crawl_pages(self, crawl_id: str) -> list[CrawlPage]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT url, depth, state, reason, snapshot_id FROM crawl_pages WHERE crawl_id = ? ORDER BY seq",
+                (crawl_id,),
+            )
+            return [CrawlPage(*row) for row in rows]
+
+
+def _load(record: str) -> Snapshot:
+    return Snapshot.model_validate(upgrade_record(json.loads(record)))
