@@ -61,6 +61,9 @@ def is_loopback_url(url: str) -> bool:
 class BrowserOptions:
     viewport: Viewport = field(default_factory=lambda: Viewport(width=1280, height=800))
     block_external: bool = False  # abort every request that leaves the loopback interface
+    # The capture script must run on pages with a strict CSP or Trusted Types; tests turn this off to
+    # exercise the script's own Trusted Types handling.
+    bypass_csp: bool = True
     user_agent: str | None = None
     headless: bool = True
 
@@ -88,7 +91,7 @@ class Browser:
         self.context = await self._browser.new_context(
             viewport={"width": vp.width, "height": vp.height},
             device_scale_factor=1,
-            bypass_csp=True,  # the capture script must run on pages with a strict CSP or Trusted Types
+            bypass_csp=self.options.bypass_csp,
             service_workers="block",
             user_agent=self.options.user_agent,
         )

@@ -122,11 +122,11 @@
   const PLACEHOLDER_PROPS = ["color", "opacity", "font-family", "font-size", "font-style", "font-weight",
     "letter-spacing", "text-transform", "text-shadow", "text-decoration-line", "text-align"];
 
-  function capture(userOptions) {
+  async function capture(userOptions) {
     const t0 = performance.now();
     const options = Object.assign({}, DEFAULTS, userOptions || {});
     try {
-      return new Capture(document, options).run(t0);
+      return await new Capture(document, options).run(t0);
     } catch (err) {
       const code = err && err.tinywebCode ? err.tinywebCode : "capture_failed";
       return { ok: false, error: { code, message: String(err && err.message ? err.message : err) } };
@@ -166,22 +166,26 @@
       this.inheritedIdx = this.props.map((p, i) => i).filter((i) => this.inheritedMask[i]);
       this.mapIdx = new Set(this.mapProps.map((p) => this.propIndex.get(p)));
       this.colorIndex = this.propIndex.get("color");
+      this.displayIndex = this.propIndex.get("display");
+      this.positionIndex = this.propIndex.get("position");
+      this.insetIndices = ["top", "right", "bottom", "left"].map((p) => this.propIndex.get(p));
       this.seedParts = options.seedFormat === "none" ? null : [];
       this.seedBytes = 0;
       this.encoder = new TextEncoder();
     }
 
-    run(t0) {
+    async run(t0) {
       const count = this.doc.getElementsByTagName("*").length;
       if (count > this.options.maxElements) {
         throw fail("too_large", `page has ${count} elements, over the limit of ${this.options.maxElements}`);
       }
-      this.probe = new DefaultProbe(this.doc, this);
+      const probe = new DefaultProbe(this.doc, this);
       let body;
       try {
+        this.probe = await probe.open();
         body = this.serializeRoot();
       } finally {
-        this.probe.dispose();
+        probe.dispose();
       }
       const head = this.serializeHead();
       const html = this.doctype + body.open + head + body.inner + "</html>";
@@ -250,6 +254,23 @@
         values.used = used;
       }
       return values;
+    }
+
+    /**
+     * An absolutely positioned element's display is blockified, but its static position (where it sits
+     * when an inset is auto) follows the display it had before: write that one.
+     */
+    unblockify(el, live) {
+      const pos = live[this.positionIndex];
+      if (pos !== "absolute" && pos !== "fixed") return;
+      const insets = this.insetIndices.map((i) => live[i]);
+      if (!insets.includes("auto") || live[this.displayIndex] === "none") return;
+      const saved = el.getAttribute("style");
+      el.style.setProperty("position", "static", "important");
+      const display = this.win.getComputedStyle(el).getPropertyValue("display");
+      if (saved === null) el.removeAttribute("style");
+      else el.setAttribute("style", saved);
+      if (display !== "none") live[this.displayIndex] = display;
     }
 
     /**
@@ -347,6 +368,7 @@
       if (tag === "input" && String(el.type).toLowerCase() === "hidden") return;
       const live = this.read(el);
       if (this.seedParts) this.seedOpen(el);
+      this.unblockify(el, live);
       const ref = this.probe.reference(el, svg, live[this.propIndex.get("font-size")]);
       const decls = this.diff(live, ref, parentLive);
       let key = null;
@@ -407,10 +429,10 @@
         const pLive = this.read(el, which);
         const ref = this.probe.pseudoReference(el, which);
         const decls = this.diff(pLive, ref, usedValues(live));
-        const sameContent = ref.content === content;
-        if (!decls.length && sameContent) continue;
-        if (!decls.some((d) => d.startsWith("content: "))) decls.unshift("content: " + content);
-        rules.push([which, decls.join("; ")]);
+        if (!decls.length && ref.content === content) continue;
+        // content first, whether or not it differs from the reference: it is what makes the box.
+        const rest = decls.filter((d) => !d.startsWith("content: "));
+        rules.push([which, ["content: " + content].concat(rest).join("; ")]);
       }
       if (live[this.propIndex.get("display")] === "list-item") {
         const rule = this.smallPseudo(el, "::marker", MARKER_PROPS, live);
@@ -516,8 +538,11 @@
         if (raw[i] !== def[i]) decls.push(this.allProps[i] + ": " + raw[i]);
       }
       let attrs = "";
+      const formField = FORM_CONTROLS.has(el.localName);
       for (const attr of Array.from(el.attributes)) {
-        if (attr.name !== "style") attrs += ` ${attr.name}="${escapeAttr(attr.value)}"`;
+        // The prototype kept every attribute; typed or preset form values never leave the page.
+        if (attr.name === "style" || formField && attr.name === "value") continue;
+        attrs += ` ${attr.name}="${escapeAttr(attr.value)}"`;
       }
       const name = el.namespaceURI === SVG_NS ? el.tagName : el.localName;
       this.seedParts.push("<" + name + attrs + (decls.length ? ` style="${escapeAttr(decls.join("; "))};"` : "") + ">");
@@ -645,8 +670,24 @@
         `width:${cap.win.innerWidth}px;height:${cap.win.innerHeight}px`;
       // Beside <body>, not inside it: no page selector such as body > :last-child changes.
       doc.documentElement.appendChild(this.frame);
+    }
+
+    /** Give the frame a document in the page's mode; async only where Trusted Types forbid writing. */
+    async open() {
+      const cap = this.cap;
+      const markup = cap.doctype + "<html><head></head><body></body></html>";
+      if (!writeDocument(this.frame.contentDocument, markup, cap.win)) {
+        // A blob: URL made here is same-origin, and an iframe's src is no Trusted Types sink.
+        const url = URL.createObjectURL(new Blob([markup], { type: "text/html" }));
+        await new Promise((resolve, reject) => {
+          this.frame.onload = resolve;
+          this.frame.onerror = reject;
+          this.frame.src = url;
+        });
+        URL.revokeObjectURL(url);
+      }
       this.doc = this.frame.contentDocument;
-      writeDocument(this.doc, cap.doctype + "<html><head></head><body></body></html>", cap);
+      if (!this.doc || !this.doc.body) throw fail("probe_failed", "the hidden defaults frame could not be created");
       const style = this.doc.createElement("style");
       style.textContent = ".tw-pseudo::before, .tw-pseudo::after { content: 'x'; }";
       this.doc.head.appendChild(style);
@@ -656,6 +697,7 @@
         this.doc.body.appendChild(div);
         return div;
       }));
+      return this;
     }
 
     dispose() {
@@ -975,7 +1017,7 @@
     const out = [];
     const push = (nodes) => {
       for (const node of Array.from(nodes)) {
-        if (node.nodeType === 1 && node.localName === "slot" && el.shadowRoot) {
+        if (node.nodeType === 1 && node.localName === "slot" && node.getRootNode() !== node.ownerDocument) {
           const assigned = node.assignedNodes({ flatten: true });
           push(assigned.length ? assigned : node.childNodes);
         } else {
@@ -999,28 +1041,27 @@
   }
 
   /** Write the probe document; Trusted Types pages need a policy or, failing that, DOM building. */
-  function writeDocument(doc, markup, cap) {
+  function writeDocument(doc, markup, win) {
     try {
       doc.open();
       doc.write(markup);
       doc.close();
-      return;
+      return true;
     } catch (err) {
       // Trusted Types enforcement: try a policy of our own.
     }
     try {
-      const tt = cap.win.trustedTypes;
-      const policy = tt.createPolicy("tinyweb-capture#" + Math.random().toString(36).slice(2),
+      const policy = win.trustedTypes.createPolicy("tinyweb-capture#" + Math.random().toString(36).slice(2),
         { createHTML: (s) => s });
       doc.open();
       doc.write(policy.createHTML(markup));
       doc.close();
-      return;
+      return true;
     } catch (err) {
-      cap.warnings.push("probe frame written without document.write (Trusted Types): defaults from a " +
-        doc.compatMode + " document");
+      return false; // the page allows no policy of ours either
     }
   }
+
 
   function skipProperty(p) {
     if (SKIP_EXACT.has(p) || LOGICAL.test(p)) return true;
@@ -1030,7 +1071,8 @@
 
   /** A typed value as text, without the 6-digit rounding of toString(): 1.42857 is not 1.428571429. */
   function styleValueText(v) {
-    if (typeof CSSUnitValue !== "undefined" && v instanceof CSSUnitValue) {
+    // Duck-typed: values read in the probe frame come from that frame's CSSUnitValue.
+    if (typeof v.value === "number" && typeof v.unit === "string") {
       const unit = v.unit === "percent" ? "%" : v.unit === "number" ? "" : v.unit;
       return String(parseFloat(v.value.toPrecision(12))) + unit;
     }

@@ -1,0 +1,84 @@
+"""Shared fixtures: real servers on 127.0.0.1, real Chromium, the shared corpus."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import shutil
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from tinyweb.capture.browser import Browser, BrowserOptions
+from tinyweb.fidelity import Fidelity, measure
+from tinyweb.staticserver import StaticServer
+
+TESTS = Path(__file__).parent
+FIXTURES = TESTS / "data" / "fixtures"
+CORPUS = TESTS.parent.parent / "shared" / "corpus"
+FONT_DIR = Path("/usr/share/fonts/truetype/liberation")
+# Fixture fonts are copied from Debian's fonts-liberation (installed with Chromium by `make`).
+FIXTURE_FONTS = {"display.ttf": "LiberationSansNarrow-Italic.ttf", "icons.ttf": "LiberationMono-Bold.ttf"}
+CORPUS_SAMPLE_PER_SOURCE = 3
+CORPUS_SAMPLE_MAX_BYTES = 40_000  # keeps the shared sample quick to render twice
+
+
+def fixture_headers(path: str) -> dict[str, str]:
+    """Response headers of the fixture server: the Trusted Types page gets its strict policy."""
+    if path.endswith("trusted-types.html"):
+        policy = "require-trusted-types-for 'script'; trusted-types 'none'; script-src 'self'"
+        return {"Content-Security-Policy": policy}
+    return {}
+
+
+@pytest.fixture(scope="session")
+def fixture_site(tmp_path_factory: pytest.TempPathFactory):
+    """The fixture pages of tests/data/fixtures, served on loopback, with their fonts."""
+    root = tmp_path_factory.mktemp("fixtures")
+    shutil.copytree(FIXTURES, root, dirs_exist_ok=True)
+    (root / "fonts").mkdir()
+    for name, source in FIXTURE_FONTS.items():
+        shutil.copy(FONT_DIR / source, root / "fonts" / name)
+    (root / "robots.txt").write_text("User-agent: *\nDisallow: /private/\n")
+    with StaticServer(root, headers=fixture_headers) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def corpus_site():
+    if not (CORPUS / "pages.tsv").is_file():
+        pytest.fail(f"the shared corpus is missing at {CORPUS}")
+    with StaticServer(CORPUS) as server:
+        yield server
+
+
+def corpus_sample() -> list[dict[str, str]]:
+    """A fixed sample: 3 pages from each source of the corpus, spread over its sorted ids."""
+    rows = list(csv.DictReader((CORPUS / "pages.tsv").open(encoding="utf-8"), delimiter="\t"))
+    by_source: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for row in rows:
+        if int(row["bytes"]) <= CORPUS_SAMPLE_MAX_BYTES:
+            by_source[row["source"]].append(row)
+    sample = []
+    for source in sorted(by_source):
+        pages = sorted(by_source[source], key=lambda r: r["id"])
+        step = max(1, len(pages) // CORPUS_SAMPLE_PER_SOURCE)
+        sample += pages[::step][:CORPUS_SAMPLE_PER_SOURCE]
+    return sample
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def measure_all(base_url: str, paths: list[str], **options) -> dict[str, Fidelity]:
+    async with Browser(BrowserOptions(block_external=True, **options)) as browser:
+        return {path: await measure(browser, base_url + path) for path in paths}
+
+
+@pytest.fixture(scope="session")
+def corpus_fidelity(corpus_site) -> dict[str, Fidelity]:
+    """Capture the corpus sample once per test run; every test that needs captures shares it."""
+    paths = [row["path"] for row in corpus_sample()]
+    return run(measure_all(corpus_site.url, paths))
