@@ -9,6 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from tinyweb.capture.browser import Browser, BrowserOptions
 from tinyweb.fidelity import Fidelity, measure
@@ -32,6 +33,15 @@ def fixture_headers(path: str) -> dict[str, str]:
     return {}
 
 
+SLOW_SECONDS = 20
+
+
+async def slow_page(request: web.Request) -> web.Response:
+    """A page that answers only after SLOW_SECONDS, for timeouts."""
+    await asyncio.sleep(SLOW_SECONDS)
+    return web.Response(text="<html><body>late</body></html>", content_type="text/html")
+
+
 @pytest.fixture(scope="session")
 def fixture_site(tmp_path_factory: pytest.TempPathFactory):
     """The fixture pages of tests/data/fixtures, served on loopback, with their fonts."""
@@ -41,7 +51,7 @@ def fixture_site(tmp_path_factory: pytest.TempPathFactory):
     for name, source in FIXTURE_FONTS.items():
         shutil.copy(FONT_DIR / source, root / "fonts" / name)
     (root / "robots.txt").write_text("User-agent: *\nDisallow: /private/\n")
-    with StaticServer(root, headers=fixture_headers) as server:
+    with StaticServer(root, headers=fixture_headers, routes=[web.get("/slow", slow_page)]) as server:
         yield server
 
 
@@ -55,7 +65,8 @@ def corpus_site():
 
 def corpus_sample() -> list[dict[str, str]]:
     """A fixed sample: 3 pages from each source of the corpus, spread over its sorted ids."""
-    rows = list(csv.DictReader((CORPUS / "pages.tsv").open(encoding="utf-8"), delimiter="\t"))
+    with (CORPUS / "pages.tsv").open(encoding="utf-8") as tsv:
+        rows = list(csv.DictReader(tsv, delimiter="\t"))
     by_source: dict[str, list[dict[str, str]]] = defaultdict(list)
     for row in rows:
         if int(row["bytes"]) <= CORPUS_SAMPLE_MAX_BYTES:

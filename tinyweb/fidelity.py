@@ -52,13 +52,14 @@ class Fidelity:
     snapshot_size: tuple[int, int]
     styles: StyleComparison
     snapshot: Snapshot | None = None
+    live_still: bool = True  # False: the page kept changing itself while it was captured
     live_png: bytes = b""
     snapshot_png: bytes = b""
 
     def summary(self) -> str:
         return (
             f"{self.pixel_share * 100:7.3f}% pixels, {self.styles.share * 100:6.2f}% elements same style "
-            f"({self.styles.elements}), {self.url}"
+            f"({self.styles.elements}), {self.url}" + ("" if self.live_still else " (the live page kept changing)")
         )
 
 
@@ -127,14 +128,27 @@ async def render_snapshot(page: Page, html: str, origin_url: str) -> None:
     await settle(page, scroll=True)
 
 
-async def measure(browser: Browser, url: str, timeout_s: float = 30, **capture_options) -> Fidelity:
-    """Capture `url`, then compare the live page with its rendered snapshot."""
+async def capture_still(page: Page, url: str, tries: int, **capture_options) -> tuple[Snapshot, bytes, bool]:
+    """Screenshot, capture, screenshot again: a page that changes itself meanwhile (a carousel on a timer)
+    is captured again, up to `tries` times. Returns the snapshot, the screenshot before it, and whether
+    the page held still."""
+    for _ in range(tries):
+        before = await screenshot(page)
+        snap = await capture_loaded_page(page, requested_url=url, markElements=True, **capture_options)
+        after = await screenshot(page)
+        if pixel_share(decode_png(before), decode_png(after)) == 1.0:
+            return snap, before, True
+        await settle(page, scroll=False)
+    return snap, before, False
+
+
+async def measure(browser: Browser, url: str, timeout_s: float = 30, tries: int = 3, **capture_options) -> Fidelity:
+    """Capture `url`, then compare the live page, as it was when captured, with its rendered snapshot."""
     live_page = await browser.new_page()
     try:
         await load(live_page, url, timeout_s)
         await settle(live_page)
-        snap = await capture_loaded_page(live_page, requested_url=url, markElements=True, **capture_options)
-        live_png = await screenshot(live_page)
+        snap, live_png, still = await capture_still(live_page, url, tries, **capture_options)
         live_styles = await live_page.evaluate(STYLE_TABLE_JS)  # the capture script is loaded here
     finally:
         await live_page.close()
@@ -153,6 +167,7 @@ async def measure(browser: Browser, url: str, timeout_s: float = 30, **capture_o
         snapshot_size=(b.shape[1], b.shape[0]),
         styles=compare_styles(live_styles, snap_styles),
         snapshot=snap,
+        live_still=still,
         live_png=live_png,
         snapshot_png=snap_png,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from aiohttp import web
@@ -13,15 +13,24 @@ HeaderHook = Callable[[str], dict[str, str]]
 
 
 class StaticServer:
-    """Serve `root` at http://127.0.0.1:PORT/ until stopped. `headers(path)` may add response headers."""
+    """Serve `root` at http://127.0.0.1:PORT/ until stopped. `headers(path)` may add response headers;
+    `routes` are served before the files (tests add slow or failing endpoints this way)."""
 
-    def __init__(self, root: str | Path, host: str = "127.0.0.1", port: int = 0, headers: HeaderHook | None = None):
+    def __init__(
+        self,
+        root: str | Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        headers: HeaderHook | None = None,
+        routes: Iterable[web.RouteDef] = (),
+    ):
         self.root = Path(root).resolve()
         if not self.root.is_dir():
             raise FileNotFoundError(f"cannot serve {self.root}: not a directory")
         self.host = host
         self.port = port
         self.headers = headers
+        self.routes = list(routes)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
@@ -51,6 +60,7 @@ class StaticServer:
                 response.headers.update(hook("/" + rel))
             return response
 
+        app.router.add_routes(self.routes)
         app.router.add_get("/{path:.*}", index)
         return app
 

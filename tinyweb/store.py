@@ -166,7 +166,7 @@ class Store:
 
     def ids(self) -> list[str]:
         with self._lock:
-            return [r[0] for r in self._db.execute("SELECT id FROM snapshots ORDER BY stored_at, id")]
+            return [r[0] for r in self._db.execute("SELECT id FROM snapshots ORDER BY rowid")]
 
     def iter_snapshots(self) -> Iterator[Snapshot]:
         """All snapshots in the order they were stored."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import os
 import shutil
@@ -133,8 +132,6 @@ async def load(page: Page, url: str, timeout_s: float) -> None:
     content_type = (await response.header_value("content-type") or "").split(";")[0].strip().lower()
     if content_type and content_type not in ("text/html", "application/xhtml+xml"):
         raise CaptureError("not_html", f"not an HTML page (Content-Type {content_type})")
-    with contextlib.suppress(PlaywrightError):  # a page that keeps polling is still capturable
-        await page.wait_for_load_state("networkidle", timeout=min(timeout_s, 3) * 1000)
 
 
 def _load_error(exc: PlaywrightError) -> CaptureError:

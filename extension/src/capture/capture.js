@@ -76,6 +76,13 @@
     "-webkit-box-direction -webkit-font-smoothing -webkit-text-fill-color -webkit-text-security " +
     "-webkit-text-stroke-color -webkit-text-stroke-width").split(" "));
 
+  // Properties that only SVG content uses (geometry, paint, markers, gradients, filters).
+  const SVG_ONLY = new Set(("alignment-baseline baseline-shift buffered-rendering clip-rule color-interpolation " +
+    "color-interpolation-filters color-rendering cx cy d dominant-baseline fill fill-opacity fill-rule " +
+    "flood-color flood-opacity lighting-color marker-end marker-mid marker-start mask-type paint-order r rx ry " +
+    "shape-rendering stop-color stop-opacity stroke stroke-dasharray stroke-dashoffset stroke-linecap " +
+    "stroke-linejoin stroke-miterlimit stroke-opacity stroke-width text-anchor vector-effect x y").split(" "));
+
   // Non-inherited properties whose initial value is currentcolor: equal to `color`, they add nothing.
   const CURRENTCOLOR = new Set(["border-top-color", "border-right-color", "border-bottom-color",
     "border-left-color", "outline-color", "text-decoration-color", "column-rule-color", "row-rule-color",
@@ -164,6 +171,17 @@
       this.allIndex = this.props.map((p) => this.allProps.indexOf(p));
       this.inheritedMask = this.props.map((p) => INHERITED.has(p));
       this.inheritedIdx = this.props.map((p, i) => i).filter((i) => this.inheritedMask[i]);
+      this.ownIdx = this.props.map((p, i) => i).filter((i) => !this.inheritedMask[i]);
+      // Pseudo-elements of which only a few properties can matter are probed for those alone.
+      const indices = (names) => names.map((n) => this.propIndex.get(n)).filter((i) => i !== undefined);
+      this.pseudoIdx = {
+        "::marker": indices(MARKER_PROPS), "::placeholder": indices(PLACEHOLDER_PROPS),
+        "::file-selector-button": indices(BUTTON_PROPS), "::first-letter": indices(TEXT_BOX_PROPS),
+        "::first-line": indices(TEXT_BOX_PROPS),
+      };
+      // Without SVG in the page, SVG-only properties cannot matter: not reading them saves a tenth.
+      this.hasSvg = doc.getElementsByTagNameNS(SVG_NS, "svg").length > 0;
+      this.htmlIdx = this.hasSvg ? null : this.props.map((p, i) => i).filter((i) => !SVG_ONLY.has(this.props[i]));
       this.mapIdx = new Set(this.mapProps.map((p) => this.propIndex.get(p)));
       this.colorIndex = this.propIndex.get("color");
       this.displayIndex = this.propIndex.get("display");
@@ -240,6 +258,8 @@
         for (let i = 0; i < all.length; i++) raw[i] = cs.getPropertyValue(all[i]);
         for (let i = 0; i < props.length; i++) values[i] = raw[this.allIndex[i]];
         this.lastRaw = raw;
+      } else if (this.htmlIdx && !pseudo && el.ownerDocument === this.doc) {
+        for (const i of this.htmlIdx) values[i] = cs.getPropertyValue(props[i]);
       } else {
         for (let i = 0; i < props.length; i++) values[i] = cs.getPropertyValue(props[i]);
       }
@@ -286,7 +306,7 @@
       const uaMask = ref.uaMask;
       for (let i = 0; i < props.length; i++) {
         const v = live[i];
-        if (onlyProps && !onlyProps.has(props[i])) continue;
+        if (v === undefined || onlyProps && !onlyProps.has(props[i])) continue;
         if (this.inheritedMask[i] && parentLive) {
           const uaSets = uaMask ? uaMask[i] : def[i] !== parentDef[i];
           // Set by the UA: the default holds only where the parent is what it was in the probe.
@@ -467,8 +487,14 @@
         const i = this.propIndex.get(name);
         if (i === undefined) continue;
         pLive[i] = cs.getPropertyValue(name);
-        // Unstyled: what it inherits from the element, or the initial value. No probe needed then.
-        if (pLive[i] !== (this.inheritedMask[i] ? parent[i] : plain[i])) same = false;
+      }
+      for (const name of names) {
+        const i = this.propIndex.get(name);
+        if (i === undefined) continue;
+        // Unstyled: what it inherits from the element, or the initial value (currentcolor: its own
+        // colour). No probe needed then.
+        const expected = this.inheritedMask[i] ? parent[i] : CURRENTCOLOR.has(name) ? pLive[this.colorIndex] : plain[i];
+        if (pLive[i] !== expected) same = false;
       }
       if (same) return null;
       const decls = this.diff(pLive, this.probe.pseudoReference(el, which), usedValues(live), only);
@@ -691,12 +717,16 @@
       const style = this.doc.createElement("style");
       style.textContent = ".tw-pseudo::before, .tw-pseudo::after { content: 'x'; }";
       this.doc.head.appendChild(style);
+      // The sensitized runs can only tell about the properties the sensitizers set.
+      const names = new Set();
       this.hosts = [this.doc.body].concat(SENSITIZERS.map((css) => {
         const div = this.doc.createElement("div");
         div.style.cssText = css;
+        for (const name of Array.from(div.style)) names.add(name);
         this.doc.body.appendChild(div);
         return div;
       }));
+      this.sensitizedIdx = cap.inheritedIdx.filter((i) => names.has(cap.props[i]));
       return this;
     }
 
@@ -736,12 +766,12 @@
         const { probe, top } = buildContext(this.doc, el);
         probe.style.fontSize = fontSize;
         this.doc.body.appendChild(top);
-        const values = this.read(probe);
+        // Only non-inherited properties take ems from the UA sheet (margins); the rest stay as probed.
+        const sized = this.read(probe, null, this.cap.ownIdx);
         top.remove();
-        for (const p of ["font-size", "appearance"]) {
-          const i = this.cap.propIndex.get(p);
-          values[i] = base.values[i];
-        }
+        const values = base.values.slice();
+        for (const i of this.cap.ownIdx) values[i] = sized[i];
+        values[this.cap.propIndex.get("appearance")] = base.values[this.cap.propIndex.get("appearance")];
         return Object.assign({}, base, { values });
       });
     }
@@ -776,12 +806,19 @@
       return ref;
     }
 
+    /** A probe host's own values, read once (most probes sit directly in one). */
+    hostValues(host, only) {
+      const i = this.hosts.indexOf(host);
+      return this.cached("#host" + i, () => this.read(host, null, only));
+    }
+
     /** One probe run; the sensitized ones read only inherited properties (all their mask needs). */
     probeIn(el, host, plain) {
       const { probe, top } = buildContext(this.doc, el);
       host.appendChild(top);
-      const only = plain ? null : this.cap.inheritedIdx;
-      const result = { values: this.read(probe, null, only), parent: this.read(probe.parentNode, null, only) };
+      const only = plain ? null : this.sensitizedIdx;
+      const parent = probe.parentNode === host ? this.hostValues(host, only) : this.read(probe.parentNode, null, only);
+      const result = { values: this.read(probe, null, only), parent };
       if (plain) {
         // Which colour defaults really are currentcolor (a button's border is ButtonBorder, not that)?
         probe.style.color = "rgb(7, 8, 9)";
@@ -841,10 +878,13 @@
         });
       }
       return this.cached(contextKey(el) + which, () => {
+        const subset = this.cap.pseudoIdx[which];
         const runs = this.hosts.map((host, i) => {
           const { probe, top } = buildContext(this.doc, el);
           host.appendChild(top);
-          const run = this.readPseudo(probe, which, i === 0 ? null : this.cap.inheritedIdx);
+          const sens = this.sensitizedIdx;
+          const only = i === 0 ? subset : subset ? subset.filter((k) => sens.includes(k)) : sens;
+          const run = this.readPseudo(probe, which, only);
           top.remove();
           return run;
         });
@@ -1132,17 +1172,20 @@
   "use strict";
 
   async function settle(options) {
-    const opts = Object.assign({ scroll: true, maxScreens: 40, stepMs: 60, imageTimeoutMs: 3000 }, options || {});
+    const opts = Object.assign({ scroll: true, maxScreens: 40, imageTimeoutMs: 3000 }, options || {});
     const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+    // Two frames: scroll events, IntersectionObservers and the styles they set have all run by then.
+    const frames = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
     const se = document.scrollingElement || document.documentElement;
     let screens = 0;
     if (opts.scroll) {
       for (let y = 0; screens < opts.maxScreens && y < se.scrollHeight; y += window.innerHeight, screens++) {
-        window.scrollTo(0, y);
-        await sleep(opts.stepMs);
+        // "instant": a page with scroll-behavior: smooth would still be on its way when we capture.
+        window.scrollTo({ top: y, left: 0, behavior: "instant" });
+        await frames();
       }
-      window.scrollTo(0, 0);
-      await sleep(opts.stepMs);
+      window.scrollTo({ top: 0, left: 0, behavior: "instant" });
+      await frames();
     }
     for (const img of Array.from(document.images)) img.loading = "eager";
     const pending = Array.from(document.images).filter((img) => !img.complete);
@@ -1152,7 +1195,7 @@
     ]);
     if (document.fonts && document.fonts.ready) await document.fonts.ready;
     const finished = finishAnimations();
-    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    await frames();
     finishAnimations();
     return { screens, pendingImages: pending.length, animations: finished };
   }

@@ -1,0 +1,1 @@
+"""Benchmarks for tinyweb; run from the repository root, e.g. `python -m bench.capture`."""

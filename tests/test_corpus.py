@@ -1,0 +1,36 @@
+"""Fidelity on a fixed sample of ../shared/corpus: 3 pages from each of its 8 sources, captured once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import corpus_sample
+from tinyweb.fidelity import write_side_by_side
+
+PIXEL_TARGET = 0.995
+SAMPLE = [row["path"] for row in corpus_sample()]
+
+
+def test_sample_spans_every_source():
+    sources = {row["source"] for row in corpus_sample()}
+    assert len(sources) == 8 and len(SAMPLE) == 24
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SAMPLE)
+def test_corpus_page_renders_the_same(corpus_fidelity, path, tmp_path_factory):
+    fid = corpus_fidelity[path]
+    if fid.pixel_share < PIXEL_TARGET:
+        out = tmp_path_factory.mktemp("worst") / (Path(path).parent.name + ".png")
+        write_side_by_side(fid, out)
+        pytest.fail(f"{fid.summary()}; side by side in {out}")
+    assert fid.live_size[0] == fid.snapshot_size[0]
+
+
+@pytest.mark.slow
+def test_corpus_snapshots_are_smaller_than_the_prototype_format(corpus_fidelity):
+    for path, fid in corpus_fidelity.items():
+        snap = fid.snapshot
+        assert len(snap.html.encode()) < snap.stats.seed_format_bytes, path
