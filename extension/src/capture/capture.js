@@ -98,6 +98,7 @@
   const DROP_TAGS = new Set(["script", "style", "link", "meta", "base", "noscript", "template", "title"]);
   const VOID = new Set(["area", "br", "col", "embed", "hr", "img", "input", "source", "track", "wbr", "param"]);
   const SVG_NS = "http://www.w3.org/2000/svg";
+  const HTML_NS = "http://www.w3.org/1999/xhtml";
   const MATHML_NS = "http://www.w3.org/1998/Math/MathML";
   const KEEP_ATTRS = new Set(["href", "src", "srcset", "sizes", "alt", "title", "role", "type", "name",
     "placeholder", "colspan", "rowspan", "headers", "scope", "lang", "dir", "start", "reversed", "value",
@@ -180,27 +181,35 @@
         "::first-line": indices(TEXT_BOX_PROPS),
       };
       // Without SVG in the page, SVG-only properties cannot matter: not reading them saves a tenth.
-      this.hasSvg = doc.getElementsByTagNameNS(SVG_NS, "svg").length > 0;
-      this.htmlIdx = this.hasSvg ? null : this.props.map((p, i) => i).filter((i) => !SVG_ONLY.has(this.props[i]));
+      this.elements = allElements(doc);
+      this.sheets = scanStyles(doc, this.elements);
+      this.warnings.push(...this.sheets.warnings);
+      // HTML elements read what the page authors (and what always matters); SVG content reads everything.
+      const hasSvg = this.elements.some((el) => el.namespaceURI === SVG_NS);
+      const authored = this.sheets.names;
+      this.htmlIdx = this.props.map((p, i) => i).filter((i) =>
+        (!authored || authored.has(this.props[i])) &&
+        (hasSvg || !SVG_ONLY.has(this.props[i])));
+      this.ownHtmlIdx = this.htmlIdx.filter((i) => !this.inheritedMask[i]);
       this.mapIdx = new Set(this.mapProps.map((p) => this.propIndex.get(p)));
       this.colorIndex = this.propIndex.get("color");
       this.displayIndex = this.propIndex.get("display");
-      this.positionIndex = this.propIndex.get("position");
-      this.insetIndices = ["top", "right", "bottom", "left"].map((p) => this.propIndex.get(p));
       this.seedParts = options.seedFormat === "none" ? null : [];
       this.seedBytes = 0;
       this.encoder = new TextEncoder();
     }
 
     async run(t0) {
-      const count = this.doc.getElementsByTagName("*").length;
+      const count = this.elements.length;
       if (count > this.options.maxElements) {
         throw fail("too_large", `page has ${count} elements, over the limit of ${this.options.maxElements}`);
       }
+      this.staticDisplay = this.staticDisplays();
       const probe = new DefaultProbe(this.doc, this);
       let body;
       try {
         this.probe = await probe.open();
+        this.probe.prefetch(this.elements);
         body = this.serializeRoot();
       } finally {
         probe.dispose();
@@ -258,7 +267,7 @@
         for (let i = 0; i < all.length; i++) raw[i] = cs.getPropertyValue(all[i]);
         for (let i = 0; i < props.length; i++) values[i] = raw[this.allIndex[i]];
         this.lastRaw = raw;
-      } else if (this.htmlIdx && !pseudo && el.ownerDocument === this.doc) {
+      } else if (!pseudo && el.ownerDocument === this.doc && el.namespaceURI !== SVG_NS) {
         for (const i of this.htmlIdx) values[i] = cs.getPropertyValue(props[i]);
       } else {
         for (let i = 0; i < props.length; i++) values[i] = cs.getPropertyValue(props[i]);
@@ -277,20 +286,30 @@
     }
 
     /**
-     * An absolutely positioned element's display is blockified, but its static position (where it sits
-     * when an inset is auto) follows the display it had before: write that one.
+     * An absolutely positioned element's display is blockified, but its static position (used along an
+     * axis whose two insets are auto) follows the display it had before. Find those elements and read
+     * that display in one batch: each style change forces the page's style and layout to be redone.
      */
-    unblockify(el, live) {
-      const pos = live[this.positionIndex];
-      if (pos !== "absolute" && pos !== "fixed") return;
-      const insets = this.insetIndices.map((i) => live[i]);
-      if (!insets.includes("auto") || live[this.displayIndex] === "none") return;
-      const saved = el.getAttribute("style");
-      el.style.setProperty("position", "static", "important");
-      const display = this.win.getComputedStyle(el).getPropertyValue("display");
-      if (saved === null) el.removeAttribute("style");
-      else el.setAttribute("style", saved);
-      if (display !== "none") live[this.displayIndex] = display;
+    staticDisplays() {
+      const found = new Map();
+      const candidates = [];
+      for (const el of this.elements) {
+        const position = this.win.getComputedStyle(el).getPropertyValue("position");
+        if (position !== "absolute" && position !== "fixed") continue;
+        const map = this.useMap ? el.computedStyleMap() : null;
+        const auto = (p) => (map ? String(map.get(p)) : el.style.getPropertyValue(p) || "auto") === "auto";
+        if (auto("top") && auto("bottom") || auto("left") && auto("right")) candidates.push(el);
+      }
+      if (!candidates.length) return found;
+      const saved = candidates.map((el) => el.getAttribute("style"));
+      for (const el of candidates) el.style.setProperty("position", "static", "important");
+      const displays = candidates.map((el) => this.win.getComputedStyle(el).getPropertyValue("display"));
+      candidates.forEach((el, i) => {
+        if (saved[i] === null) el.removeAttribute("style");
+        else el.setAttribute("style", saved[i]);
+        if (displays[i] !== "none") found.set(el, displays[i]);
+      });
+      return found;
     }
 
     /**
@@ -306,7 +325,8 @@
       const uaMask = ref.uaMask;
       for (let i = 0; i < props.length; i++) {
         const v = live[i];
-        if (v === undefined || onlyProps && !onlyProps.has(props[i])) continue;
+        // Unread on either side: a property the page never authors (see scanStyles).
+        if (v === undefined || def[i] === undefined || onlyProps && !onlyProps.has(props[i])) continue;
         if (this.inheritedMask[i] && parentLive) {
           const uaSets = uaMask ? uaMask[i] : def[i] !== parentDef[i];
           // Set by the UA: the default holds only where the parent is what it was in the probe.
@@ -388,7 +408,8 @@
       if (tag === "input" && String(el.type).toLowerCase() === "hidden") return;
       const live = this.read(el);
       if (this.seedParts) this.seedOpen(el);
-      this.unblockify(el, live);
+      const staticDisplay = this.staticDisplay.get(el);
+      if (staticDisplay !== undefined && live[this.displayIndex] !== "none") live[this.displayIndex] = staticDisplay;
       const ref = this.probe.reference(el, svg, live[this.propIndex.get("font-size")]);
       const decls = this.diff(live, ref, parentLive);
       let key = null;
@@ -588,41 +609,16 @@
       return head + "</head>";
     }
 
+    /** The used fonts' @font-face rules, URLs made absolute. */
     fontFaces() {
-      const out = [];
-      const seen = new Set();
-      const visit = (rules, base) => {
-        for (const rule of Array.from(rules)) {
-          if (rule.type === 5 /* FONT_FACE */) {
-            const family = rule.style.getPropertyValue("font-family").trim().replace(/^["']|["']$/g, "");
-            if (!this.usedFamilies.has(family.toLowerCase())) continue;
-            const text = rule.cssText.replace(/url\(\s*(["']?)([^"')]+)\1\s*\)/g,
-              (m, q, u) => `url("${absoluteUrl(u, base)}")`);
-            if (!seen.has(text)) {
-              seen.add(text);
-              out.push(text);
-            }
-          } else if (rule.type === 3 /* IMPORT */ && rule.styleSheet) {
-            visitSheet(rule.styleSheet);
-          } else if (rule.cssRules) {
-            visit(rule.cssRules, base);
-          }
-        }
-      };
-      const visitSheet = (sheet) => {
-        let rules;
-        try {
-          rules = sheet.cssRules;
-        } catch (err) {
-          this.warnings.push(`stylesheet not readable (cross-origin): ${sheet.href}`);
-          return;
-        }
-        visit(rules, sheet.href || this.doc.baseURI);
-      };
-      for (const sheet of Array.from(this.doc.styleSheets)) visitSheet(sheet);
-      for (const sheet of this.shadowSheets || []) visitSheet(sheet);
-      this.fontFaceCount = out.length;
-      return out;
+      const out = new Set();
+      for (const { rule, base } of this.sheets.fontFaces) {
+        const family = rule.style.getPropertyValue("font-family").trim().replace(/^["']|["']$/g, "");
+        if (!this.usedFamilies.has(family.toLowerCase())) continue;
+        out.add(rule.cssText.replace(/url\(\s*(["']?)([^"')]+)\1\s*\)/g, (m, q, u) => `url("${absoluteUrl(u, base)}")`));
+      }
+      this.fontFaceCount = out.size;
+      return Array.from(out);
     }
 
     metadata() {
@@ -734,8 +730,8 @@
       this.frame.remove();
     }
 
-    read(el, pseudo) {
-      return this.cap.read(el, pseudo);
+    read(el, pseudo, only) {
+      return this.cap.read(el, pseudo, only);
     }
 
     /** The reference for the element the snapshot will create for `el`. */
@@ -762,18 +758,9 @@
     atFontSize(el, key, base, fontSize) {
       const fs = this.cap.propIndex.get("font-size");
       if (base.values[fs] === fontSize) return base;
-      return this.cached(key + "@" + fontSize, () => {
-        const { probe, top } = buildContext(this.doc, el);
-        probe.style.fontSize = fontSize;
-        this.doc.body.appendChild(top);
-        // Only non-inherited properties take ems from the UA sheet (margins); the rest stay as probed.
-        const sized = this.read(probe, null, this.cap.ownIdx);
-        top.remove();
-        const values = base.values.slice();
-        for (const i of this.cap.ownIdx) values[i] = sized[i];
-        values[this.cap.propIndex.get("appearance")] = base.values[this.cap.propIndex.get("appearance")];
-        return Object.assign({}, base, { values });
-      });
+      const sizedKey = key + "@" + fontSize;
+      if (!this.cache.has(sizedKey)) this.sizeMany([[sizedKey, [el, base, fontSize]]]);
+      return this.cache.get(sizedKey);
     }
 
     /** `img` for a canvas kept as an image. */
@@ -788,49 +775,113 @@
     }
 
     probeHtml(el) {
-      const runs = this.hosts.map((host, i) => this.probeIn(el, host, i === 0));
-      const ref = withMask(runs.map((r) => [r.values, r.parent]), this.cap.inheritedMask);
-      ref.currentColor = runs[0].currentColor;
-      ref.pseudo = {};
-      if (FORM_CONTROLS.has(el.localName)) {
-        // The probe wore the live appearance to get the defaults that follow it; appearance itself
-        // is compared with the control's natural one.
-        const bare = buildContext(this.doc, el);
-        bare.probe.style.removeProperty("appearance");
-        this.doc.body.appendChild(bare.top);
-        const i = this.cap.propIndex.get("appearance");
+      return this.probeMany([el])[0];
+    }
+
+    /**
+     * Probe several elements' contexts at once: every insertion first, then every read, then every
+     * removal, so that the frame's styles are recomputed once rather than once per probe. Each element
+     * gets a plain run, one run per sensitizer, a run in a known colour (which colour defaults are
+     * currentcolor) and, for form controls, a run in its natural appearance.
+     */
+    probeMany(els) {
+      const body = this.doc.body;
+      const place = (el, host, setup) => {
+        const ctx = buildContext(this.doc, el);
+        if (setup) setup(ctx.probe);
+        host.appendChild(ctx.top);
+        return ctx;
+      };
+      const plans = els.map((el) => ({
+        runs: this.hosts.map((host) => place(el, host)),
+        color: place(el, body, (probe) => { probe.style.color = "rgb(7, 8, 9)"; }),
+        bare: FORM_CONTROLS.has(el.localName) ? place(el, body, (probe) => probe.style.removeProperty("appearance")) : null,
+      }));
+      const refs = plans.map((plan) => this.readPlan(plan));
+      for (const plan of plans) {
+        for (const ctx of plan.runs.concat([plan.color, plan.bare])) if (ctx) ctx.top.remove();
+      }
+      return refs;
+    }
+
+    readPlan({ runs, color, bare }) {
+      const cap = this.cap;
+      const ref = withMask(runs.map((ctx, i) => {
+        const host = this.hosts[i];
+        // Only inherited properties are ever compared with the parent.
+        const only = i === 0 ? cap.htmlIdx : this.sensitizedIdx;
+        const parentOnly = i === 0 ? cap.inheritedIdx : this.sensitizedIdx;
+        const parent = ctx.probe.parentNode === host ? this.hostValues(host, parentOnly) :
+          this.read(ctx.probe.parentNode, null, parentOnly);
+        return [this.read(ctx.probe, null, only), parent];
+      }), cap.inheritedMask);
+      const cs = this.doc.defaultView.getComputedStyle(color.probe);
+      ref.currentColor = new Set();
+      for (const p of CURRENTCOLOR) {
+        const i = cap.propIndex.get(p);
+        if (i !== undefined && cs.getPropertyValue(p) === "rgb(7, 8, 9)") ref.currentColor.add(i);
+      }
+      if (bare) {
+        // The probe wore the live appearance to get the defaults that follow it (a radio's round
+        // border); appearance itself is compared with the control's natural one.
         ref.values = ref.values.slice();
-        ref.values[i] = this.doc.defaultView.getComputedStyle(bare.probe).getPropertyValue("appearance");
-        bare.top.remove();
+        ref.values[cap.propIndex.get("appearance")] =
+          this.doc.defaultView.getComputedStyle(bare.probe).getPropertyValue("appearance");
       }
       return ref;
+    }
+
+    /**
+     * Probe, in two batches, every context the page's elements need: one per probe key, then one per
+     * key and live font size that differs from the probe's.
+     */
+    prefetch(elements) {
+      const reps = new Map();
+      for (const el of elements) {
+        if (el.namespaceURI !== HTML_NS || DROP_TAGS.has(el.localName) || el === el.ownerDocument.body ||
+          el === el.ownerDocument.documentElement) continue;
+        const key = contextKey(el);
+        if (!reps.has(key) && !this.cache.has(key)) reps.set(key, el);
+      }
+      const refs = this.probeMany(Array.from(reps.values()));
+      Array.from(reps.keys()).forEach((key, i) => this.cache.set(key, refs[i]));
+      const fs = this.cap.propIndex.get("font-size");
+      const sized = new Map();
+      for (const el of elements) {
+        if (el.namespaceURI !== HTML_NS || DROP_TAGS.has(el.localName)) continue;
+        const base = this.cache.get(contextKey(el));
+        if (!base) continue;
+        const fontSize = styleValueText(el.computedStyleMap ? el.computedStyleMap().get("font-size") :
+          getComputedStyle(el).fontSize);
+        const key = contextKey(el) + "@" + fontSize;
+        if (base.values[fs] !== fontSize && !sized.has(key) && !this.cache.has(key)) sized.set(key, [el, base, fontSize]);
+      }
+      this.sizeMany(Array.from(sized.entries()));
+    }
+
+    /** Re-probe `[key, [el, base, fontSize]]` entries wearing their live font size, in one batch. */
+    sizeMany(entries) {
+      const own = this.cap.ownHtmlIdx;
+      const placed = entries.map(([, [el, , fontSize]]) => {
+        const ctx = buildContext(this.doc, el);
+        ctx.probe.style.fontSize = fontSize;
+        this.doc.body.appendChild(ctx.top);
+        return ctx;
+      });
+      entries.forEach(([key, [, base]], n) => {
+        // Only non-inherited properties take ems from the UA sheet (margins); the rest stay as probed.
+        const sized = this.read(placed[n].probe, null, own);
+        const values = base.values.slice();
+        for (const i of own) if (i !== this.cap.propIndex.get("appearance")) values[i] = sized[i];
+        this.cache.set(key, Object.assign({}, base, { values }));
+      });
+      for (const ctx of placed) ctx.top.remove();
     }
 
     /** A probe host's own values, read once (most probes sit directly in one). */
     hostValues(host, only) {
       const i = this.hosts.indexOf(host);
-      return this.cached("#host" + i, () => this.read(host, null, only));
-    }
-
-    /** One probe run; the sensitized ones read only inherited properties (all their mask needs). */
-    probeIn(el, host, plain) {
-      const { probe, top } = buildContext(this.doc, el);
-      host.appendChild(top);
-      const only = plain ? null : this.sensitizedIdx;
-      const parent = probe.parentNode === host ? this.hostValues(host, only) : this.read(probe.parentNode, null, only);
-      const result = { values: this.read(probe, null, only), parent };
-      if (plain) {
-        // Which colour defaults really are currentcolor (a button's border is ButtonBorder, not that)?
-        probe.style.color = "rgb(7, 8, 9)";
-        const cs = this.doc.defaultView.getComputedStyle(probe);
-        result.currentColor = new Set();
-        for (const p of CURRENTCOLOR) {
-          const i = this.cap.propIndex.get(p);
-          if (i !== undefined && cs.getPropertyValue(p) === "rgb(7, 8, 9)") result.currentColor.add(i);
-        }
-      }
-      top.remove();
-      return result;
+      return this.cached("#host" + i + ":" + only.length, () => this.read(host, null, only));
     }
 
     readPseudo(probe, which, only) {
@@ -843,12 +894,15 @@
         if (VOID.has(probe.localName)) probe.parentNode.insertBefore(generic, probe);
         else probe.appendChild(generic);
         const result = {
-          values: this.read(generic, which, only), parent: usedValues(this.read(generic, null, only)), content: null,
+          values: this.read(generic, which, only), parent: usedValues(this.read(generic, null, this.inheritedOf(only))),
+          content: null,
         };
         generic.remove();
         return result;
       }
-      return { values: this.read(probe, which, only), parent: usedValues(this.read(probe, null, only)), content };
+      return {
+        values: this.read(probe, which, only), parent: usedValues(this.read(probe, null, this.inheritedOf(only))), content,
+      };
     }
 
     /** Values of an unstyled pseudo-element on a plain span: the initial values it starts from. */
@@ -861,6 +915,10 @@
         span.remove();
         return values;
       });
+    }
+
+    inheritedOf(only) {
+      return only ? only.filter((i) => this.cap.inheritedMask[i]) : this.cap.inheritedIdx;
     }
 
     /** The reference for a pseudo-element of `el`, probed on first need. */
@@ -939,6 +997,79 @@
       }
       return v;
     }
+  }
+
+  // Read on every element whatever the stylesheets say: what UA defaults and the presentational
+  // attributes the snapshot drops (align, bgcolor, width, hidden, border, nowrap...) can set.
+  const ALWAYS_READ = ("display position float clear width height min-width min-height max-width max-height " +
+    "margin-top margin-right margin-bottom margin-left padding-top padding-right padding-bottom padding-left " +
+    "top right bottom left border-top-style border-right-style border-bottom-style border-left-style " +
+    "border-top-width border-right-width border-bottom-width border-left-width border-top-color " +
+    "border-right-color border-bottom-color border-left-color text-align vertical-align color " +
+    "background-color background-image background-repeat background-position background-size font-family " +
+    "font-size font-weight font-style line-height white-space-collapse text-wrap-mode list-style-type " +
+    "-webkit-border-horizontal-spacing -webkit-border-vertical-spacing aspect-ratio overflow-x overflow-y " +
+    "box-sizing text-decoration-line visibility opacity z-index direction unicode-bidi appearance " +
+    "object-fit cursor").split(" ");
+
+  /**
+   * One pass over every stylesheet the page uses (documents, shadow roots, adopted and imported sheets,
+   * inline styles): the longhands it authors and its @font-face rules. A property nobody authors holds
+   * what the UA and inheritance give it in the snapshot too, so it need not be read. `names` is null
+   * when a sheet cannot be read (cross-origin): then every property is read.
+   */
+  function scanStyles(doc, elements) {
+    const names = new Set(ALWAYS_READ);
+    const fontFaces = [];
+    let complete = true;
+    const visitRules = (rules, base) => {
+      for (const rule of Array.from(rules)) {
+        if (rule.type === 5 /* FONT_FACE */) {
+          fontFaces.push({ rule, base });
+          continue;
+        }
+        const style = rule.style;
+        if (style) for (let i = 0; i < style.length; i++) names.add(style[i]);
+        if (rule.styleSheet) visitSheet(rule.styleSheet);
+        if (rule.cssRules) visitRules(rule.cssRules, base);
+      }
+    };
+    const warnings = [];
+    const visitSheet = (sheet) => {
+      let rules;
+      try {
+        rules = sheet.cssRules;
+      } catch (err) {
+        complete = false;
+        warnings.push(`stylesheet not readable (cross-origin): ${sheet.href}`);
+        return;
+      }
+      visitRules(rules, sheet.href || doc.baseURI);
+    };
+    const visitRoot = (root) => {
+      for (const sheet of Array.from(root.styleSheets || [])) visitSheet(sheet);
+      for (const sheet of Array.from(root.adoptedStyleSheets || [])) visitSheet(sheet);
+    };
+    visitRoot(doc);
+    for (const el of elements) {
+      const style = el.style;
+      if (style) for (let i = 0; i < style.length; i++) names.add(style[i]);
+      if (el.shadowRoot) visitRoot(el.shadowRoot);
+    }
+    return { names: complete ? names : null, fontFaces, warnings };
+  }
+
+  /** Every element of the document, shadow trees included. */
+  function allElements(doc) {
+    const out = [];
+    const walk = (root) => {
+      for (const el of Array.from(root.querySelectorAll("*"))) {
+        out.push(el);
+        if (el.shadowRoot) walk(el.shadowRoot);
+      }
+    };
+    walk(doc);
+    return out;
   }
 
   /** Values as getComputedStyle reports them, to compare with a pseudo-element's. */
