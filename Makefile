@@ -35,9 +35,11 @@ $(NODE_STAMP): extension/package.json extension/package-lock.json
 	touch $@
 
 # Debian's Chromium, driven by Playwright with executable_path: never `playwright install`.
+# fonts-liberation: the fonts the tests' fixture pages use.
 chromium:
-	@if ! command -v chromium >/dev/null 2>&1 && [ -z "$$TINYWEB_CHROMIUM" ]; then \
-		echo "installing Debian's chromium"; \
+	@if { ! command -v chromium >/dev/null 2>&1 && [ -z "$$TINYWEB_CHROMIUM" ]; } || \
+		[ ! -d /usr/share/fonts/truetype/liberation ]; then \
+		echo "installing Debian's chromium and fonts-liberation"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-liberation >/dev/null; \
 	fi

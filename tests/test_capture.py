@@ -79,6 +79,9 @@ def test_pseudo_elements_go_to_one_style_block(fixture_fidelity):
     assert re.search(r'\[data-tw="\w+"\]::before \{ content: "“"', css)
     assert re.search(r'\[data-tw="\w+"\]::marker \{', css)
     assert re.search(r'\[data-tw="\w+"\]::first-letter \{', css)
+    assert re.search(r'\[data-tw="\w+"\]::file-selector-button \{[^}]*background-color: rgb\(180, 68, 44\)', css)
+    # getComputedStyle cannot read a slider's thumb: its rule is copied, var() resolved.
+    assert re.search(r'\[data-tw="\w+"\]::-webkit-slider-thumb \{[^}]*background: rgb\(180, 68, 44\)|#b4442c', css)
     keyed = tree.xpath("//*[@data-tw]")
     assert len({el.get("data-tw") for el in keyed}) == len(keyed), "one key per element"
 

@@ -108,8 +108,10 @@
     "accept", "autocomplete", "tabindex", "data", "hreflang", "usemap", "ismap", "shape", "coords",
     "allow", "allowfullscreen", "frameborder", "sandbox", "wrap", "high", "low", "optimum", "list"]);
   const URL_ATTRS = new Set(["href", "src", "poster", "cite", "action", "data"]);
+  // Inputs whose value is what a person typed: the attribute is dropped. A range's or a colour's authored
+  // default is kept (the live value, which a person may have moved, never is: only the attribute).
   const TEXT_INPUTS = new Set(["text", "search", "email", "url", "tel", "number", "password", "date",
-    "datetime-local", "month", "week", "time", "color", "range", "file", ""]);
+    "datetime-local", "month", "week", "time", "file", ""]);
   const SECTIONING = new Set(["article", "aside", "nav", "section"]);
   const LISTS = new Set(["ul", "ol", "menu", "dir"]);
   const TABLE_PARTS = new Set(["td", "th", "tr", "thead", "tbody", "tfoot", "caption", "col", "colgroup"]);
@@ -124,7 +126,10 @@
     "border-bottom-color", "border-left-color", "border-top-width", "border-right-width",
     "border-bottom-width", "border-left-width", "font-variant-caps"];
   const BUTTON_PROPS = TEXT_BOX_PROPS.concat(["border-top-left-radius", "border-top-right-radius",
-    "border-bottom-left-radius", "border-bottom-right-radius", "cursor", "box-shadow", "opacity"]);
+    "border-bottom-left-radius", "border-bottom-right-radius", "cursor", "box-shadow", "opacity", "appearance",
+    "outline-style", "outline-width", "outline-color", "outline-offset", "width", "height"]);
+  // Pseudo-elements the UA stylesheet never styles: unstyled, they are exactly what they inherit.
+  const UNSTYLED_BY_UA = new Set(["::first-letter", "::first-line"]);
   // Block containers whose ::first-letter / ::first-line a page may style (drop caps, lead lines).
   const FIRST_LINE_DISPLAYS = new Set(["block", "list-item", "flow-root", "inline-block", "table-cell"]);
   const PLACEHOLDER_PROPS = ["color", "opacity", "font-family", "font-size", "font-style", "font-weight",
@@ -463,7 +468,9 @@
     pseudoElements(el, live, svg) {
       if (svg) return [];
       const rules = [];
-      for (const which of ["::before", "::after"]) {
+      const styled = this.sheets.pseudos;
+      const wanted = (which) => !styled || styled.has(which);
+      for (const which of ["::before", "::after"].filter(wanted)) {
         const cs = this.win.getComputedStyle(el, which);
         const content = cs.getPropertyValue("content");
         if (!content || content === "none" || content === "normal") continue;
@@ -475,25 +482,52 @@
         const rest = decls.filter((d) => !d.startsWith("content: "));
         rules.push([which, ["content: " + content].concat(rest).join("; ")]);
       }
-      if (live[this.propIndex.get("display")] === "list-item") {
+      if (live[this.propIndex.get("display")] === "list-item" && wanted("::marker")) {
         const rule = this.smallPseudo(el, "::marker", MARKER_PROPS, live);
         if (rule) rules.push(rule);
       }
-      if ((el.localName === "input" || el.localName === "textarea") && el.hasAttribute("placeholder")) {
+      if ((el.localName === "input" || el.localName === "textarea") && el.hasAttribute("placeholder") &&
+        wanted("::placeholder")) {
         const rule = this.smallPseudo(el, "::placeholder", PLACEHOLDER_PROPS, live);
         if (rule) rules.push(rule);
       }
-      if (el.localName === "input" && String(el.type).toLowerCase() === "file") {
+      if (el.localName === "input" && String(el.type).toLowerCase() === "file" && wanted("::file-selector-button")) {
         const rule = this.smallPseudo(el, "::file-selector-button", BUTTON_PROPS, live);
         if (rule) rules.push(rule);
       }
+      if (this.sheets.vendorRules.length) rules.push(...this.vendorPseudoRules(el));
       if (FIRST_LINE_DISPLAYS.has(live[this.propIndex.get("display")]) && el.firstChild) {
-        for (const which of ["::first-letter", "::first-line"]) {
+        for (const which of ["::first-letter", "::first-line"].filter(wanted)) {
           const rule = this.smallPseudo(el, which, TEXT_BOX_PROPS, live);
           if (rule) rules.push(rule);
         }
       }
       return rules;
+    }
+
+    /** Copies of the page's rules for engine pseudo-elements of `el` (see VENDOR_PSEUDO). */
+    vendorPseudoRules(el) {
+      const out = [];
+      let cs = null;
+      for (const { rule, base } of this.sheets.vendorRules) {
+        for (const part of splitSelectors(rule.selectorText)) {
+          const m = part.match(VENDOR_PSEUDO);
+          if (!m) continue;
+          const host = part.slice(0, m.index).trim() || "*";
+          let matches = false;
+          try {
+            matches = el.matches(host);
+          } catch (err) {
+            matches = false; // a selector this engine cannot parse alone
+          }
+          if (!matches) continue;
+          cs = cs || this.win.getComputedStyle(el);
+          const body = resolveVars(rule.style.cssText, cs).replace(/url\(\s*(["']?)([^"')]+)\1\s*\)/g,
+            (u, q, url) => `url("${absoluteUrl(url, base)}")`);
+          out.push([part.slice(m.index), body.replace(/;\s*$/, "")]);
+        }
+      }
+      return out;
     }
 
     /** A pseudo-element of which only `names` can matter: read and compare just those. */
@@ -517,7 +551,7 @@
         const expected = this.inheritedMask[i] ? parent[i] : CURRENTCOLOR.has(name) ? pLive[this.colorIndex] : plain[i];
         if (pLive[i] !== expected) same = false;
       }
-      if (same) return null;
+      if (same && UNSTYLED_BY_UA.has(which)) return null;
       const decls = this.diff(pLive, this.probe.pseudoReference(el, which), usedValues(live), only);
       return decls.length ? [which, decls.join("; ")] : null;
     }
@@ -937,9 +971,12 @@
       }
       return this.cached(contextKey(el) + which, () => {
         const subset = this.cap.pseudoIdx[which];
+        // The sensitizers go on the element itself: its pseudo-element inherits from it, and the UA
+        // may style the element too (an input's font), which would hide what the pseudo-element does.
         const runs = this.hosts.map((host, i) => {
           const { probe, top } = buildContext(this.doc, el);
-          host.appendChild(top);
+          if (i > 0) probe.style.cssText += ";" + SENSITIZERS[i - 1];
+          this.doc.body.appendChild(top);
           const sens = this.sensitizedIdx;
           const only = i === 0 ? subset : subset ? subset.filter((k) => sens.includes(k)) : sens;
           const run = this.readPseudo(probe, which, only);
@@ -1020,13 +1057,19 @@
    */
   function scanStyles(doc, elements) {
     const names = new Set(ALWAYS_READ);
+    const pseudos = new Set();
     const fontFaces = [];
+    const vendorRules = [];
     let complete = true;
     const visitRules = (rules, base) => {
       for (const rule of Array.from(rules)) {
         if (rule.type === 5 /* FONT_FACE */) {
           fontFaces.push({ rule, base });
           continue;
+        }
+        if (rule.selectorText) {
+          for (const m of rule.selectorText.toLowerCase().matchAll(PSEUDO_SELECTOR)) pseudos.add("::" + m[1]);
+          if (VENDOR_PSEUDO.test(rule.selectorText)) vendorRules.push({ rule, base });
         }
         const style = rule.style;
         if (style) for (let i = 0; i < style.length; i++) names.add(style[i]);
@@ -1056,7 +1099,42 @@
       if (style) for (let i = 0; i < style.length; i++) names.add(style[i]);
       if (el.shadowRoot) visitRoot(el.shadowRoot);
     }
-    return { names: complete ? names : null, fontFaces, warnings };
+    return { names: complete ? names : null, pseudos: complete ? pseudos : null, fontFaces, vendorRules, warnings };
+  }
+
+  // Pseudo-elements a page styles are named in its selectors; the others are as the UA makes them, in
+  // the snapshot too (a q's quotes come with the q).
+  const PSEUDO_SELECTOR = /::?(before|after|marker|placeholder|file-selector-button|first-letter|first-line)\b/g;
+
+  // Engine pseudo-elements (a range input's thumb and track, a progress bar's value...) that
+  // getComputedStyle cannot read: their matching rules are copied instead, var() resolved.
+  const VENDOR_PSEUDO = /::-(webkit|moz)-[a-z-]+/i;
+
+  /** Top-level parts of a selector list (commas inside :is() or [attr] do not split). */
+  function splitSelectors(text) {
+    const parts = [];
+    let depth = 0;
+    let start = 0;
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i];
+      if (c === "(" || c === "[") depth++;
+      else if (c === ")" || c === "]") depth--;
+      else if (c === "," && depth === 0) {
+        parts.push(text.slice(start, i).trim());
+        start = i + 1;
+      }
+    }
+    parts.push(text.slice(start).trim());
+    return parts;
+  }
+
+  /** Replace var(--x, fallback) with the element's computed custom property values. */
+  function resolveVars(text, cs) {
+    const pattern = /var\(\s*(--[\w-]+)\s*(?:,([^()]*(?:\([^()]*\)[^()]*)*))?\)/g;
+    for (let pass = 0; pass < 8 && text.includes("var("); pass++) {
+      text = text.replace(pattern, (m, name, fallback) => cs.getPropertyValue(name).trim() || (fallback || "").trim());
+    }
+    return text;
   }
 
   /** Every element of the document, shadow trees included. */
