@@ -53,7 +53,10 @@ class CaptureStats(Record):
     seed_format_bytes: int | None = Field(
         default=None, ge=0, description="Size the original prototype's inline-everything format would have."
     )
-    capture_ms: float = Field(ge=0, description="Time spent inside the page by the capture script.")
+    capture_ms: float = Field(ge=0, description="Time spent inside the page by the capture itself.")
+    seed_format_ms: float | None = Field(
+        default=None, ge=0, description="Time the prototype-format measurement took on top of the capture."
+    )
     quirks_mode: bool = False
     value_mode: Literal["computed", "used"] = "computed"
 

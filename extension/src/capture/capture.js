@@ -174,7 +174,6 @@
       this.props = this.allProps.filter((p) => !skipProperty(p));
       this.mapProps = this.props.filter((p) => COMPUTED_VALUE.has(p));
       this.propIndex = new Map(this.props.map((p, i) => [p, i]));
-      this.allIndex = this.props.map((p) => this.allProps.indexOf(p));
       this.inheritedMask = this.props.map((p) => INHERITED.has(p));
       this.inheritedIdx = this.props.map((p, i) => i).filter((i) => this.inheritedMask[i]);
       this.ownIdx = this.props.map((p, i) => i).filter((i) => !this.inheritedMask[i]);
@@ -199,7 +198,6 @@
       this.mapIdx = new Set(this.mapProps.map((p) => this.propIndex.get(p)));
       this.colorIndex = this.propIndex.get("color");
       this.displayIndex = this.propIndex.get("display");
-      this.seedParts = options.seedFormat === "none" ? null : [];
       this.seedBytes = 0;
       this.encoder = new TextEncoder();
     }
@@ -212,19 +210,28 @@
       this.staticDisplay = this.staticDisplays();
       const probe = new DefaultProbe(this.doc, this);
       let body;
+      let captureMs = 0;
+      let seedHtml = null;
+      let seedMs = null;
       try {
         this.probe = await probe.open();
         this.probe.prefetch(this.elements);
         body = this.serializeRoot();
+        captureMs = performance.now() - t0;
+        if (this.options.seedFormat !== "none") {
+          const t1 = performance.now();
+          seedHtml = this.seedFormat();
+          seedMs = performance.now() - t1;
+        }
       } finally {
         probe.dispose();
       }
+      const t2 = performance.now();
       const head = this.serializeHead();
       const html = this.doctype + body.open + head + body.inner + "</html>";
       if (html.length > this.options.maxHtmlBytes) {
         throw fail("too_large", `snapshot is ${html.length} bytes, over the limit of ${this.options.maxHtmlBytes}`);
       }
-      const seedHtml = this.seedParts ? this.seedParts.join("") : null;
       const result = {
         ok: true,
         version: VERSION,
@@ -237,13 +244,15 @@
           raw_html_bytes: byteLength(this.encoder, this.doc.documentElement.outerHTML),
           seed_format_bytes: seedHtml === null ? null : byteLength(this.encoder, seedHtml),
           capture_ms: 0,
+          seed_format_ms: seedMs === null ? null : round1(seedMs),
           quirks_mode: this.quirks,
           value_mode: this.useMap ? "computed" : "used",
         },
         warnings: this.warnings,
       };
       if (this.options.seedFormat === "text") result.seedFormatHtml = seedHtml;
-      result.stats.capture_ms = Math.round((performance.now() - t0) * 10) / 10;
+      // The capture's own time: the prototype-format measurement is timed apart (seed_format_ms).
+      result.stats.capture_ms = round1(captureMs + performance.now() - t2);
       return result;
     }
 
@@ -265,14 +274,7 @@
         }
         return values;
       }
-      if (this.seedParts && !pseudo && el.ownerDocument === this.doc) {
-        // One pass over every property serves both formats: the seed format wants them all.
-        const all = this.allProps;
-        const raw = new Array(all.length);
-        for (let i = 0; i < all.length; i++) raw[i] = cs.getPropertyValue(all[i]);
-        for (let i = 0; i < props.length; i++) values[i] = raw[this.allIndex[i]];
-        this.lastRaw = raw;
-      } else if (!pseudo && el.ownerDocument === this.doc && el.namespaceURI !== SVG_NS) {
+      if (!pseudo && el.ownerDocument === this.doc && el.namespaceURI !== SVG_NS) {
         for (const i of this.htmlIdx) values[i] = cs.getPropertyValue(props[i]);
       } else {
         for (let i = 0; i < props.length; i++) values[i] = cs.getPropertyValue(props[i]);
@@ -333,6 +335,7 @@
         // Unread on either side: a property the page never authors (see scanStyles).
         if (v === undefined || def[i] === undefined || onlyProps && !onlyProps.has(props[i])) continue;
         if (this.inheritedMask[i] && parentLive) {
+          if (parentLive[i] === undefined) continue; // the parent did not read it: nobody authors it
           const uaSets = uaMask ? uaMask[i] : def[i] !== parentDef[i];
           // Set by the UA: the default holds only where the parent is what it was in the probe.
           if (uaSets ? v === def[i] && parentLive[i] === parentDef[i] : v === parentLive[i]) continue;
@@ -395,11 +398,9 @@
       const attrs = this.attributes(html, decls, null);
       const parts = [];
       const body = this.doc.body;
-      if (this.seedParts) this.seedParts.push("<html><head></head>");
       if (body) {
         this.element(body, live, parts, false);
       }
-      if (this.seedParts) this.seedParts.push("</html>");
       return { open: "<html" + attrs + ">", inner: parts.join("") };
     }
 
@@ -412,7 +413,6 @@
       if (tag === "canvas" && !svg) return this.canvas(el, parentLive, parts);
       if (tag === "input" && String(el.type).toLowerCase() === "hidden") return;
       const live = this.read(el);
-      if (this.seedParts) this.seedOpen(el);
       const staticDisplay = this.staticDisplay.get(el);
       if (staticDisplay !== undefined && live[this.displayIndex] !== "none") live[this.displayIndex] = staticDisplay;
       const ref = this.probe.reference(el, svg, live[this.propIndex.get("font-size")]);
@@ -434,7 +434,6 @@
         }
         parts.push("</" + name + ">");
       }
-      if (this.seedParts && (!VOID.has(tag) || svg)) this.seedParts.push("</" + name + ">");
     }
 
     children(el, live, parts, svg) {
@@ -442,7 +441,6 @@
         if (child.nodeType === 3) {
           const text = escapeText(child.data);
           parts.push(text);
-          if (this.seedParts) this.seedParts.push(text);
         } else if (child.nodeType === 1) {
           if (DROP_TAGS.has(child.localName) && child.namespaceURI !== SVG_NS) continue;
           if (child.localName === "style" || child.localName === "script") continue;
@@ -549,7 +547,7 @@
         // Unstyled: what it inherits from the element, or the initial value (currentcolor: its own
         // colour). No probe needed then.
         const expected = this.inheritedMask[i] ? parent[i] : CURRENTCOLOR.has(name) ? pLive[this.colorIndex] : plain[i];
-        if (pLive[i] !== expected) same = false;
+        if (expected !== undefined && pLive[i] !== expected) same = false;
       }
       if (same && UNSTYLED_BY_UA.has(which)) return null;
       const decls = this.diff(pLive, this.probe.pseudoReference(el, which), usedValues(live), only);
@@ -609,24 +607,51 @@
 
     // --- the prototype's format, measured for the compression report -----------------------------
 
-    seedOpen(el) {
-      // Every longhand whose getComputedStyle value differs from the bare tag's default: used values
-      // as returned, no pruning, no pseudo-elements, the page's own attributes kept.
-      const raw = this.lastRaw;
+    /**
+     * The page as the prototype would have written it: every element with every longhand whose
+     * getComputedStyle value differs from the bare tag's default (used values as returned, no pruning,
+     * no pseudo-elements) and the page's own attributes. A pass of its own, timed apart.
+     */
+    seedFormat() {
+      const parts = ["<html><head></head>"];
+      const walk = (el) => {
+        const tag = el.localName;
+        const svg = el.namespaceURI === SVG_NS;
+        if (tag === "input" && String(el.type).toLowerCase() === "hidden") return;
+        const name = svg ? el.tagName : tag;
+        parts.push(this.seedOpenTag(el, name));
+        if (VOID.has(tag) && !svg) return;
+        if (tag !== "textarea" && tag !== "iframe") {
+          for (const child of flatChildren(el)) {
+            if (child.nodeType === 3) parts.push(escapeText(child.data));
+            else if (child.nodeType === 1 && !(DROP_TAGS.has(child.localName) && child.namespaceURI !== SVG_NS) &&
+              child.localName !== "style" && child.localName !== "script") walk(child);
+          }
+        }
+        parts.push("</" + name + ">");
+      };
+      if (this.doc.body) walk(this.doc.body);
+      parts.push("</html>");
+      return parts.join("");
+    }
+
+    seedOpenTag(el, name) {
+      const cs = this.win.getComputedStyle(el);
+      const all = this.allProps;
       const def = this.probe.seedDefaults(el);
       const decls = [];
-      for (let i = 0; i < this.allProps.length; i++) {
-        if (raw[i] !== def[i]) decls.push(this.allProps[i] + ": " + raw[i]);
+      for (let i = 0; i < all.length; i++) {
+        const v = cs.getPropertyValue(all[i]);
+        if (v !== def[i]) decls.push(all[i] + ": " + v);
       }
       let attrs = "";
       const formField = FORM_CONTROLS.has(el.localName);
       for (const attr of Array.from(el.attributes)) {
         // The prototype kept every attribute; typed or preset form values never leave the page.
-        if (attr.name === "style" || formField && attr.name === "value") continue;
+        if (attr.name === "style" || attr.name === "data-tw-i" || formField && attr.name === "value") continue;
         attrs += ` ${attr.name}="${escapeAttr(attr.value)}"`;
       }
-      const name = el.namespaceURI === SVG_NS ? el.tagName : el.localName;
-      this.seedParts.push("<" + name + attrs + (decls.length ? ` style="${escapeAttr(decls.join("; "))};"` : "") + ">");
+      return "<" + name + attrs + (decls.length ? ` style="${escapeAttr(decls.join("; "))};"` : "") + ">";
     }
 
     // --- head and metadata ----------------------------------------------------------------------
@@ -973,7 +998,9 @@
         const subset = this.cap.pseudoIdx[which];
         // The sensitizers go on the element itself: its pseudo-element inherits from it, and the UA
         // may style the element too (an input's font), which would hide what the pseudo-element does.
-        const runs = this.hosts.map((host, i) => {
+        // ::first-letter and ::first-line, which the UA never styles, need no sensitizing at all.
+        const hosts = UNSTYLED_BY_UA.has(which) ? this.hosts.slice(0, 1) : this.hosts;
+        const runs = hosts.map((host, i) => {
           const { probe, top } = buildContext(this.doc, el);
           if (i > 0) probe.style.cssText += ";" + SENSITIZERS[i - 1];
           this.doc.body.appendChild(top);
@@ -1355,6 +1382,10 @@
       bits[0] = absoluteUrl(bits[0], base);
       return bits.join(" ");
     }).join(", ");
+  }
+
+  function round1(ms) {
+    return Math.round(ms * 10) / 10;
   }
 
   function byteLength(encoder, s) {
