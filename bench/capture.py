@@ -53,6 +53,7 @@ class PageFigures:
     url: str
     elements: int | None = None
     capture_ms: float | None = None
+    seed_format_ms: float | None = None
     raw_html_bytes: int | None = None
     seed_format_bytes: int | None = None
     tinyweb: ToolFigures = field(default_factory=ToolFigures)
@@ -91,6 +92,7 @@ async def time_tinyweb(browser: Browser, figures: PageFigures) -> None:
         return
     figures.tinyweb.bytes = len(snap.html.encode("utf-8"))
     figures.capture_ms = snap.stats.capture_ms
+    figures.seed_format_ms = snap.stats.seed_format_ms
     figures.elements = snap.stats.element_count
     figures.raw_html_bytes = snap.stats.raw_html_bytes
     figures.seed_format_bytes = snap.stats.seed_format_bytes
@@ -213,6 +215,7 @@ def summarise(results: list[PageFigures]) -> dict:
     return {
         "pages": len(corpus),
         "capture_ms_median": capture_ms,
+        "seed_format_ms_median": median(result.seed_format_ms for result in corpus),
         "capture_ms_goal_met": capture_ms is not None and capture_ms <= GOAL_CAPTURE_MS,
         "seconds_ratio": ratio,
         "seconds_ratio_goal_met": ratio is not None and ratio <= GOAL_SECONDS_RATIO,
@@ -290,6 +293,7 @@ def format_summary(summary: dict) -> str:
             f" (goal <= 0.25: {goal(summary['seconds_ratio_goal_met'])})",
             f"{'in-page capture, median (ms)':34}{cell(summary['capture_ms_median'], '.0f', 12)}{'':12}"
             f"   (goal <= {GOAL_CAPTURE_MS}: {goal(summary['capture_ms_goal_met'])})",
+            f"{'  + prototype-format measure (ms)':34}{cell(summary['seed_format_ms_median'], '.0f', 12)}",
             f"{'pixel fidelity, median (%)':34}{pair('fidelity_median', '.2f', 100)}",
             f"{'pixel fidelity, worst (%)':34}{pair('fidelity_worst', '.2f', 100)}"
             f"   worst pages: tinyweb {tinyweb['fidelity_worst_page']}, SingleFile {other['fidelity_worst_page']}",

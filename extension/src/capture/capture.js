@@ -493,7 +493,8 @@
         const rule = this.smallPseudo(el, "::file-selector-button", BUTTON_PROPS, live);
         if (rule) rules.push(rule);
       }
-      if (this.sheets.vendorRules.length) rules.push(...this.vendorPseudoRules(el));
+      // Only form controls have engine pseudo-elements worth keeping (scrollbars are hidden anyway).
+      if (this.sheets.vendorRules.length && FORM_CONTROLS.has(el.localName)) rules.push(...this.vendorPseudoRules(el));
       if (FIRST_LINE_DISPLAYS.has(live[this.propIndex.get("display")]) && el.firstChild) {
         for (const which of ["::first-letter", "::first-line"].filter(wanted)) {
           const rule = this.smallPseudo(el, which, TEXT_BOX_PROPS, live);
@@ -510,7 +511,7 @@
       for (const { rule, base } of this.sheets.vendorRules) {
         for (const part of splitSelectors(rule.selectorText)) {
           const m = part.match(VENDOR_PSEUDO);
-          if (!m) continue;
+          if (!m || !engineHas(el, m[0].toLowerCase())) continue;
           const host = part.slice(0, m.index).trim() || "*";
           let matches = false;
           try {
@@ -1136,6 +1137,27 @@
   // Engine pseudo-elements (a range input's thumb and track, a progress bar's value...) that
   // getComputedStyle cannot read: their matching rules are copied instead, var() resolved.
   const VENDOR_PSEUDO = /::-(webkit|moz)-[a-z-]+/i;
+
+  const DATE_INPUTS = new Set(["date", "time", "datetime-local", "month", "week"]);
+  const ENGINE_PARTS = [
+    [/datetime-edit|calendar-picker/, (tag, type) => tag === "input" && DATE_INPUTS.has(type)],
+    [/spin-button/, (tag, type) => tag === "input" && (type === "number" || DATE_INPUTS.has(type))],
+    [/search-/, (tag, type) => tag === "input" && type === "search"],
+    [/color-swatch/, (tag, type) => tag === "input" && type === "color"],
+    [/slider|range-/, (tag, type) => tag === "input" && type === "range"],
+    [/file-upload/, (tag, type) => tag === "input" && type === "file"],
+    [/progress/, (tag) => tag === "progress"],
+    [/meter/, (tag) => tag === "meter"],
+    [/scrollbar|placeholder|focus|autofill/, () => false], // hidden, handled as ::placeholder, or a state
+  ];
+
+  /** Whether `el` has the engine pseudo-element `pseudo` at all (Bootstrap styles them on `*`). */
+  function engineHas(el, pseudo) {
+    const tag = el.localName;
+    const type = tag === "input" ? String(el.type).toLowerCase() : "";
+    for (const [pattern, has] of ENGINE_PARTS) if (pattern.test(pseudo)) return has(tag, type);
+    return true;
+  }
 
   /** Top-level parts of a selector list (commas inside :is() or [attr] do not split). */
   function splitSelectors(text) {
