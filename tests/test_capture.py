@@ -10,6 +10,7 @@ from lxml import html as lxml_html
 from tests.conftest import measure_all, run
 from tinyweb.capture.browser import Browser, BrowserOptions, capture_loaded_page, capture_url, load, settle
 from tinyweb.errors import CaptureError
+from tinyweb.staticserver import StaticServer
 
 FIDELITY_FIXTURES = [
     "basics.html",
@@ -206,3 +207,24 @@ def test_very_large_page_is_refused_with_a_clear_error(fixture_site):
         run(go())
     assert err.value.reason == "too_large"
     assert "over the limit of 150" in str(err.value)
+
+
+def test_cross_origin_stylesheet_falls_back_to_reading_everything(tmp_path):
+    """A stylesheet from another origin cannot be scanned for the properties it sets: all are read."""
+    css_dir, page_dir = tmp_path / "css", tmp_path / "page"
+    css_dir.mkdir()
+    page_dir.mkdir()
+    (css_dir / "cross.css").write_text(
+        "body { font-family: 'Liberation Sans', sans-serif; margin: 30px; }\n"
+        "p { letter-spacing: 3px; text-shadow: 1px 1px 0 #c33; word-spacing: 6px; }\n"
+    )
+    with StaticServer(css_dir) as css_server:
+        (page_dir / "page.html").write_text(
+            f'<!DOCTYPE html><html><head><title>x</title><link rel="stylesheet" href="{css_server.url}cross.css">'
+            "</head><body><p>Styled by a stylesheet of another origin.</p></body></html>"
+        )
+        with StaticServer(page_dir) as page_server:
+            fid = run(measure_all(page_server.url, ["page.html"]))["page.html"]
+    assert any("not readable (cross-origin)" in w for w in fid.snapshot.warnings)
+    assert "text-shadow: rgb(204, 51, 51) 1px 1px 0px" in fid.snapshot.html
+    assert fid.pixel_share == 1.0, fid.summary()
