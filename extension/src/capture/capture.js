@@ -467,7 +467,13 @@
       if (svg) return [];
       const rules = [];
       const styled = this.sheets.pseudos;
-      const wanted = (which) => !styled || styled.has(which);
+      const inShadow = el.getRootNode() !== this.doc;
+      // Only where a rule's selector, less its pseudo-element, matches this element.
+      const wanted = (which) => {
+        if (!styled || inShadow) return true;
+        const hosts = styled.get(which);
+        return hosts !== undefined && (hosts === "*" || el.matches(hosts));
+      };
       for (const which of ["::before", "::after"].filter(wanted)) {
         const cs = this.win.getComputedStyle(el, which);
         const content = cs.getPropertyValue("content");
@@ -875,6 +881,8 @@
           this.read(ctx.probe.parentNode, null, parentOnly);
         return [this.read(ctx.probe, null, only), parent];
       }), cap.inheritedMask);
+      // Which colour defaults really are currentcolor (a button's border is ButtonBorder, which can
+      // equal ButtonText: only a colour set on the element itself tells them apart)?
       const cs = this.doc.defaultView.getComputedStyle(color.probe);
       ref.currentColor = new Set();
       for (const p of CURRENTCOLOR) {
@@ -1085,7 +1093,7 @@
    */
   function scanStyles(doc, elements) {
     const names = new Set(ALWAYS_READ);
-    const pseudos = new Set();
+    const pseudos = new Map();
     const fontFaces = [];
     const vendorRules = [];
     let complete = true;
@@ -1096,7 +1104,7 @@
           continue;
         }
         if (rule.selectorText) {
-          for (const m of rule.selectorText.toLowerCase().matchAll(PSEUDO_SELECTOR)) pseudos.add("::" + m[1]);
+          notePseudoHosts(rule, pseudos);
           if (VENDOR_PSEUDO.test(rule.selectorText)) vendorRules.push({ rule, base });
         }
         const style = rule.style;
@@ -1127,12 +1135,36 @@
       if (style) for (let i = 0; i < style.length; i++) names.add(style[i]);
       if (el.shadowRoot) visitRoot(el.shadowRoot);
     }
+    for (const [which, hosts] of pseudos) pseudos.set(which, hosts.has("*") ? "*" : Array.from(hosts).join(", "));
     return { names: complete ? names : null, pseudos: complete ? pseudos : null, fontFaces, vendorRules, warnings };
   }
 
   // Pseudo-elements a page styles are named in its selectors; the others are as the UA makes them, in
   // the snapshot too (a q's quotes come with the q).
-  const PSEUDO_SELECTOR = /::?(before|after|marker|placeholder|file-selector-button|first-letter|first-line)\b/g;
+  const PSEUDO_SELECTOR = /::?(before|after|marker|placeholder|file-selector-button|first-letter|first-line)\b/;
+  const PROBE_FRAGMENT = typeof document !== "undefined" ? document.createDocumentFragment() : null;
+
+  /**
+   * Which elements a rule's pseudo-elements can concern: the selector before the pseudo-element, per
+   * pseudo-element name. A universal rule that sets no content (`*::before { box-sizing }`) creates
+   * nothing, so it does not make every element a candidate.
+   */
+  function notePseudoHosts(rule, pseudos) {
+    for (const part of splitSelectors(rule.selectorText)) {
+      const m = part.match(PSEUDO_SELECTOR);
+      if (!m) continue;
+      const which = "::" + m[1].toLowerCase();
+      let host = part.slice(0, m.index).trim() || "*";
+      if (host === "*" && (which === "::before" || which === "::after") && !rule.style.getPropertyValue("content")) continue;
+      try {
+        PROBE_FRAGMENT.querySelector(host);
+      } catch (err) {
+        host = "*"; // not a selector matches() can take alone: every element is a candidate
+      }
+      if (!pseudos.has(which)) pseudos.set(which, new Set());
+      pseudos.get(which).add(host);
+    }
+  }
 
   // Engine pseudo-elements (a range input's thumb and track, a progress bar's value...) that
   // getComputedStyle cannot read: their matching rules are copied instead, var() resolved.
