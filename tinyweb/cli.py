@@ -19,8 +19,9 @@ from tinyweb.errors import TinywebError, UsageError
 from tinyweb.snapshot import Viewport
 from tinyweb.store import Store, default_data_dir
 
-console = Console(stderr=True)
-out = Console()
+# Piped or in CI, rich would assume 80 columns and squeeze the tables.
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
+out = Console(width=None if sys.stdout.isatty() else 120)
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -23,23 +23,17 @@ def run_demo(data_dir: Path, port: int, out: Console, console: Console) -> None:
         console.print(f"serving the example site at {server.url}, data in {data_dir}/")
         options = CrawlOptions(max_pages=40, max_depth=3, delay_s=0.0, concurrency=2, block_external=True)
         summary = run_crawl(store, [server.url], None, options)
-        table = Table(title="captured pages", show_header=True)
-        for column, justify in (
-            ("id", "left"),
-            ("title", "left"),
-            ("elements", "right"),
-            ("page HTML", "right"),
-            ("snapshot", "right"),
-            ("prototype format", "right"),
-            ("in page", "right"),
-        ):
-            table.add_column(column, justify=justify)
+        table = Table(title="captured pages (bytes)", show_header=True)
+        table.add_column("id", no_wrap=True)
+        table.add_column("title", no_wrap=True, max_width=30, overflow="ellipsis")
+        for column in ("elements", "page", "snapshot", "prototype", "in page"):
+            table.add_column(column, justify="right", no_wrap=True)
         for snapshot_id in summary.snapshot_ids:
             snap = store.get(snapshot_id)
             s = snap.stats
             table.add_row(
-                snapshot_id[:10],
-                snap.title[:48],
+                snapshot_id[:8],
+                snap.title,
                 str(s.element_count),
                 f"{s.raw_html_bytes:,}",
                 f"{len(snap.html.encode()):,}",
