@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -32,7 +33,8 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except TinywebError as exc:
-            console.print(f"[bold red]error:[/] {exc}")
+            # One unwrapped line, the message taken literally (it may hold [brackets]).
+            console.print("[bold red]error:[/]", escape(str(exc)), soft_wrap=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             console.print("[yellow]interrupted[/]: what was captured is stored; run the same command to resume")
