@@ -1468,7 +1468,10 @@
   async function settle(options) {
     const opts = Object.assign({ scroll: true, maxScreens: 40, imageTimeoutMs: 3000 }, options || {});
     const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-    // Two frames: scroll events, IntersectionObservers and the styles they set have all run by then.
+    // A frame, then a task: the task runs after that frame's rendering step, so the scroll position
+    // has been seen by scroll handlers and IntersectionObservers (lazy images, reveal-on-scroll).
+    const rendered = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+    // Two frames: the styles those callbacks set have been applied too.
     const frames = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
     const se = document.scrollingElement || document.documentElement;
     let screens = 0;
@@ -1476,7 +1479,7 @@
       for (let y = 0; screens < opts.maxScreens && y < se.scrollHeight; y += window.innerHeight, screens++) {
         // "instant": a page with scroll-behavior: smooth would still be on its way when we capture.
         window.scrollTo({ top: y, left: 0, behavior: "instant" });
-        await frames();
+        await rendered();
       }
       window.scrollTo({ top: 0, left: 0, behavior: "instant" });
       await frames();
@@ -1484,7 +1487,10 @@
     for (const img of Array.from(document.images)) img.loading = "eager";
     const pending = Array.from(document.images).filter((img) => !img.complete);
     await Promise.race([
-      Promise.all(pending.map((img) => new Promise((r) => { img.onload = img.onerror = r; }))),
+      Promise.all(pending.map((img) => new Promise((r) => {
+        img.addEventListener("load", r, { once: true });
+        img.addEventListener("error", r, { once: true });
+      }))),
       sleep(opts.imageTimeoutMs),
     ]);
     if (document.fonts && document.fonts.ready) await document.fonts.ready;
