@@ -1468,10 +1468,8 @@
   async function settle(options) {
     const opts = Object.assign({ scroll: true, maxScreens: 40, imageTimeoutMs: 3000 }, options || {});
     const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-    // A frame, then a task: the task runs after that frame's rendering step, so the scroll position
-    // has been seen by scroll handlers and IntersectionObservers (lazy images, reveal-on-scroll).
-    const rendered = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
-    // Two frames: the styles those callbacks set have been applied too.
+    // Two frames: scroll handlers and IntersectionObservers (lazy images, reveal-on-scroll) have seen
+    // each position, and the styles they set have been applied. (One frame and a task was not enough.)
     const frames = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
     const se = document.scrollingElement || document.documentElement;
     let screens = 0;
@@ -1479,7 +1477,7 @@
       for (let y = 0; screens < opts.maxScreens && y < se.scrollHeight; y += window.innerHeight, screens++) {
         // "instant": a page with scroll-behavior: smooth would still be on its way when we capture.
         window.scrollTo({ top: y, left: 0, behavior: "instant" });
-        await rendered();
+        await frames();
       }
       window.scrollTo({ top: 0, left: 0, behavior: "instant" });
       await frames();
