@@ -142,7 +142,7 @@ async def capture_still(page: Page, url: str, tries: int, **capture_options) -> 
     return snap, before, False
 
 
-async def measure(browser: Browser, url: str, timeout_s: float = 30, tries: int = 3, **capture_options) -> Fidelity:
+async def measure(browser: Browser, url: str, timeout_s: float = 30, tries: int = 5, **capture_options) -> Fidelity:
     """Capture `url`, then compare the live page, as it was when captured, with its rendered snapshot."""
     live_page = await browser.new_page()
     try:
