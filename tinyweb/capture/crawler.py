@@ -12,7 +12,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
@@ -282,10 +282,3 @@ class Crawler:
 def crawl(store: Store, seeds: list[str], options: CrawlOptions, progress: ProgressHook | None = None) -> CrawlSummary:
     """Crawl `seeds` into `store` (the library entry point; the CLI wraps it)."""
     return asyncio.run(Crawler(store, options, progress).crawl(seeds))
-
-
-def summary_dict(summary: CrawlSummary) -> dict:
-    data = asdict(summary)
-    data["failed"] = dict(summary.failed)
-    data["skipped"] = dict(summary.skipped)
-    return data

@@ -172,11 +172,10 @@
       // Custom properties are already substituted into the computed values: they add nothing.
       this.allProps = Array.from(this.win.getComputedStyle(doc.documentElement)).filter((p) => !p.startsWith("--"));
       this.props = this.allProps.filter((p) => !skipProperty(p));
-      this.mapProps = this.props.filter((p) => COMPUTED_VALUE.has(p));
       this.propIndex = new Map(this.props.map((p, i) => [p, i]));
       this.inheritedMask = this.props.map((p) => INHERITED.has(p));
       this.inheritedIdx = this.props.map((p, i) => i).filter((i) => this.inheritedMask[i]);
-      this.ownIdx = this.props.map((p, i) => i).filter((i) => !this.inheritedMask[i]);
+      this.allIdx = this.props.map((p, i) => i);
       // Pseudo-elements of which only a few properties can matter are probed for those alone.
       const indices = (names) => names.map((n) => this.propIndex.get(n)).filter((i) => i !== undefined);
       this.pseudoIdx = {
@@ -195,7 +194,7 @@
         (!authored || authored.has(this.props[i])) &&
         (hasSvg || !SVG_ONLY.has(this.props[i])));
       this.ownHtmlIdx = this.htmlIdx.filter((i) => !this.inheritedMask[i]);
-      this.mapIdx = new Set(this.mapProps.map((p) => this.propIndex.get(p)));
+      this.mapIdx = this.props.map((p, i) => i).filter((i) => COMPUTED_VALUE.has(this.props[i]));
       this.colorIndex = this.propIndex.get("color");
       this.displayIndex = this.propIndex.get("display");
       this.seedBytes = 0;
@@ -261,33 +260,20 @@
     read(el, pseudo, only) {
       const cs = el.ownerDocument.defaultView.getComputedStyle(el, pseudo || null);
       const props = this.props;
+      // The page's own HTML elements need only what the page authors (see scanStyles).
+      const indices = only || (!pseudo && el.ownerDocument === this.doc && el.namespaceURI !== SVG_NS ?
+        this.htmlIdx : this.allIdx);
       const values = new Array(props.length);
-      if (only) {
-        for (const i of only) values[i] = cs.getPropertyValue(props[i]);
-        if (this.useMap && !pseudo) {
-          values.used = values.slice();
-          const map = el.computedStyleMap();
-          for (const i of only) {
-            const v = this.mapIdx.has(i) ? map.get(props[i]) : null;
-            if (v !== undefined && v !== null) values[i] = styleValueText(v);
-          }
-        }
-        return values;
-      }
-      if (!pseudo && el.ownerDocument === this.doc && el.namespaceURI !== SVG_NS) {
-        for (const i of this.htmlIdx) values[i] = cs.getPropertyValue(props[i]);
-      } else {
-        for (let i = 0; i < props.length; i++) values[i] = cs.getPropertyValue(props[i]);
-      }
+      for (const i of indices) values[i] = cs.getPropertyValue(props[i]);
       if (this.useMap && !pseudo) {
         // Pseudo-elements have no computedStyleMap(): keep the reported values for comparing with them.
-        const used = values.slice();
+        values.used = values.slice();
         const map = el.computedStyleMap();
-        for (const p of this.mapProps) {
-          const v = map.get(p);
-          if (v !== undefined && v !== null) values[this.propIndex.get(p)] = styleValueText(v);
+        for (const i of this.mapIdx) {
+          if (values[i] === undefined) continue;
+          const v = map.get(props[i]);
+          if (v !== undefined && v !== null) values[i] = styleValueText(v);
         }
-        values.used = used;
       }
       return values;
     }
