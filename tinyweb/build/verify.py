@@ -1,0 +1,151 @@
+"""`tinyweb verify OUT`: does each semantic page render what its snapshot rendered?
+
+Both documents are opened in headless Chromium at the snapshot's capture viewport and from the snapshot's
+own origin (fulfilled by a route, so fonts and images load as they did for the snapshot), then compared as
+tinyweb.fidelity defines it: the share of equal pixels over the larger full-page screenshot, and the share
+of elements whose computed style is equal. Elements are matched in document order, skipping subtrees that
+do not render (the clean stage removed those from the semantic page). Side-by-side PNGs of the worst pages
+are written to OUT/verify/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+from playwright.async_api import Page
+
+from tinyweb.build import report
+from tinyweb.build.pipeline import FRAMEWORK_CSS, PAGES_DIR, _need, load_pages
+from tinyweb.capture.browser import Browser, BrowserOptions, settle
+from tinyweb.capture.script import capture_script
+from tinyweb.fidelity import STYLE_TABLE_JS, compare_styles, decode_png, diff_image, pixel_share, screenshot
+from tinyweb.snapshot import Viewport
+
+PREFIX = "/__tinyweb_verify__/"
+WORST_PNGS = 5
+# Number the rendered elements of <body> in document order, skipping subtrees that are not rendered.
+NUMBER_JS = """() => {
+  let i = 0;
+  const walk = (el) => {
+    if (getComputedStyle(el).display === 'none') return;
+    el.setAttribute('data-tw-i', String(++i));
+    for (const child of el.children) walk(child);
+  };
+  walk(document.documentElement);
+  return i;
+}"""
+
+
+@dataclass
+class PageCheck:
+    id: str
+    url: str
+    pixel_share: float
+    style_share: float
+    elements: int
+    differing: dict[str, int]
+    png: str | None = None
+
+
+async def _render(page: Page, origin_url: str, path: str, files: dict[str, tuple[str, str]]) -> tuple[bytes, Any]:
+    """Open `files[path]` as if served from the snapshot's origin; return its screenshot and style table."""
+    base = urljoin(origin_url, PREFIX)
+
+    async def fulfill(route):  # type: ignore[no-untyped-def]
+        rel = route.request.url[len(base) :].split("?")[0]
+        body, kind = files[rel]
+        await route.fulfill(status=200, content_type=kind, body=body)
+
+    await page.route(base + "**", fulfill)
+    await page.goto(base + path, wait_until="load")
+    await settle(page, scroll=True)
+    png = await screenshot(page)
+    await page.add_script_tag(content=capture_script())
+    await page.evaluate(NUMBER_JS)
+    styles = await page.evaluate(STYLE_TABLE_JS)
+    return png, styles
+
+
+async def check_page(browser: Browser, page_record: dict[str, Any], semantic: str, css: str) -> tuple[PageCheck, bytes]:
+    viewport = Viewport(width=page_record["viewport_width"], height=page_record["viewport_height"])
+    html_type = "text/html; charset=utf-8"
+    renders = []
+    for files in (
+        {"snapshot.html": (page_record["source_html"], html_type)},
+        {"pages/page.html": (semantic, html_type), FRAMEWORK_CSS: (css, "text/css; charset=utf-8")},
+    ):
+        tab = await browser.new_page()
+        try:
+            await tab.set_viewport_size({"width": viewport.width, "height": viewport.height})
+            renders.append(await _render(tab, page_record["url"], next(iter(files)), files))
+        finally:
+            await tab.close()
+    (snap_png, snap_styles), (sem_png, sem_styles) = renders
+    styles = compare_styles(snap_styles, sem_styles)
+    check = PageCheck(
+        id=page_record["id"],
+        url=page_record["url"],
+        pixel_share=pixel_share(decode_png(snap_png), decode_png(sem_png)),
+        style_share=styles.share,
+        elements=styles.elements,
+        differing=dict(sorted(styles.differing.items(), key=lambda kv: -kv[1])[:10]),
+    )
+    strip = diff_image(snap_png, sem_png)
+    buffer = __import__("io").BytesIO()
+    strip.save(buffer, format="PNG")
+    return check, buffer.getvalue()
+
+
+def select(pages: list[dict[str, Any]], sample: int | None) -> list[dict[str, Any]]:
+    """All pages, or an even spread of `sample` of them over the id order."""
+    pages = sorted(pages, key=lambda p: p["id"])
+    if not sample or sample >= len(pages):
+        return pages
+    step = len(pages) / sample
+    return [pages[int(i * step)] for i in range(sample)]
+
+
+async def verify_pages(out: Path, pages: list[dict[str, Any]], progress: Any = None) -> list[PageCheck]:
+    css = _need(out / FRAMEWORK_CSS, "framework").read_text(encoding="utf-8")
+    shots: list[tuple[PageCheck, bytes]] = []
+    async with Browser(BrowserOptions()) as browser:
+        for record in pages:
+            semantic = _need(out / PAGES_DIR / f"{record['id']}.html", "convert").read_text(encoding="utf-8")
+            shots.append(await check_page(browser, record, semantic, css))
+            if progress:
+                progress(shots[-1][0])
+    folder = out / "verify"
+    folder.mkdir(exist_ok=True)
+    for old in folder.glob("*.png"):
+        old.unlink()
+    worst = sorted(shots, key=lambda s: (s[0].pixel_share, s[0].style_share, s[0].id))[:WORST_PNGS]
+    for check, png in worst:
+        path = folder / f"{check.id}.png"
+        path.write_bytes(png)
+        check.png = str(path.relative_to(out))
+    return [check for check, _ in shots]
+
+
+def verify(out: Path, sample: int | None = None, progress: Any = None) -> dict[str, Any]:
+    """The verify entry point: checks, then a `verify` section in OUT/report.json."""
+    pages = select(load_pages(out), sample)
+    checks = asyncio.run(verify_pages(out, pages, progress))
+    shares = sorted(c.pixel_share for c in checks)
+    p5 = shares[int(0.05 * (len(shares) - 1))] if shares else None
+    section = {
+        "pages": len(checks),
+        "median_pixel_share": report.median(shares),
+        "p5_pixel_share": p5,
+        "pages_at_99_5": sum(s >= 0.995 for s in shares),
+        "pages_at_99": sum(s >= 0.99 for s in shares),
+        "share_of_pages_at_99": report.ratio(sum(s >= 0.99 for s in shares), len(shares)),
+        "median_style_share": report.median([c.style_share for c in checks]),
+        "worst": [c.png for c in sorted(checks, key=lambda c: c.pixel_share) if c.png],
+        "checks": [asdict(c) for c in checks],
+    }
+    report.write_section(out, "verify", section)
+    return section
