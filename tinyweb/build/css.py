@@ -5,7 +5,8 @@ A style is a `Style`: an ordered tuple of (property, value) pairs in canonical o
 
 - numbers that Chromium printed from a 32-bit float (`19.2000007629px`) are written in the shortest form that
   rounds to the same float (`19.2px`); `0.5` becomes `.5`, `1.0` becomes `1`, `0px` becomes `0`;
-- `rgb()`/`rgba()` colours become hex (`#fffaf3`, `#fff`), `rgba(0,0,0,0)` becomes `transparent`;
+- `rgb()`/`rgba()` and hex colours become short lowercase hex (`#fffaf3`, `#fff`), `rgba(0,0,0,0)` becomes
+  `transparent`;
 - whitespace is collapsed and dropped after commas;
 - complete sets of longhands fold into their shorthand (`margin: 0 auto`, `border: 1px solid #ddd`,
   `inset`, `gap`, `overflow`, `border-radius`, `outline`, `flex`, `flex-flow`, `text-decoration`). Only
@@ -157,6 +158,9 @@ def _serialize(tokens: Iterable[ast.Node], prop: str, top: bool = True) -> str:
                 out.append("0")
             else:
                 out.append(num + unit)
+        elif kind == "hash" and re.fullmatch(r"[0-9a-fA-F]{6}|[0-9a-fA-F]{3}", token.value):
+            v = token.value.lower()
+            out.append(_hex(*(int(v[i : i + 2], 16) for i in (0, 2, 4))) if len(v) == 6 else "#" + v)
         elif kind == "number":
             out.append(_number(token.value, token.representation, token.is_integer))
         elif kind == "percentage":

@@ -1,0 +1,258 @@
+"""The build on real captures: clean → topics → framework → convert, proven lossless, deterministic, verified."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+import tinycss2
+from click.testing import CliRunner
+from lxml import html
+
+from tests.conftest import run
+from tinyweb.build.css import parse_declarations
+from tinyweb.build.pipeline import BuildOptions, build, load_pages, run_clean
+from tinyweb.build.verify import verify
+from tinyweb.capture.crawler import Crawler, CrawlOptions
+from tinyweb.cli import main
+from tinyweb.demo import SITE
+from tinyweb.errors import UsageError
+from tinyweb.snapshot import CaptureStats, Snapshot
+from tinyweb.staticserver import StaticServer
+from tinyweb.store import Store
+
+CLASS_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$")
+SKIP = {"head", "title", "meta", "base", "style", "link"}
+
+
+@pytest.fixture(scope="module")
+def demo_site():
+    with StaticServer(SITE) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def demo_store(demo_site, tmp_path_factory):
+    """The example site, crawled once with real Chromium (with the prototype-format text)."""
+    store = Store(tmp_path_factory.mktemp("demo-data"))
+    options = CrawlOptions(max_pages=40, max_depth=3, delay_s=0, block_external=True, seed_format="text")
+    run(Crawler(store, options).crawl([demo_site.url]))
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def demo_build(demo_store, tmp_path_factory):
+    out = tmp_path_factory.mktemp("build")
+    summary = build(demo_store, out, BuildOptions(max_tokens=0, num_proc=2))
+    return out, summary
+
+
+def framework_rules(css: str) -> dict[str, dict[str, str]]:
+    """Parse the framework independently: selector ('.name' or '.name::before') -> declarations."""
+    rules: dict[str, dict[str, str]] = {}
+    for rule in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True):
+        assert rule.type in ("qualified-rule", "at-rule"), rule
+        if rule.type == "qualified-rule":
+            selector = tinycss2.serialize(rule.prelude).strip()
+            assert re.fullmatch(r"\.[a-z0-9-]+(::[a-z-]+)?", selector), selector
+            assert selector not in rules, f"{selector} defined twice"
+            rules[selector] = parse_declarations(tinycss2.serialize(rule.content))
+    return rules
+
+
+def styled_elements(document: str) -> list[html.HtmlElement]:
+    root = html.document_fromstring(document)
+    return [el for el in root.iter() if isinstance(el.tag, str) and el.tag not in SKIP]
+
+
+def pseudo_rules(document: str) -> dict[str, dict[str, dict[str, str]]]:
+    out: dict[str, dict[str, dict[str, str]]] = defaultdict(dict)
+    for style in html.document_fromstring(document).iter("style"):
+        for rule in tinycss2.parse_stylesheet(style.text or "", skip_comments=True, skip_whitespace=True):
+            if rule.type == "qualified-rule":
+                key, selector = re.match(r'\[data-tw="(\w+)"\](::?[\w-]+)', tinycss2.serialize(rule.prelude)).groups()
+                out[key][selector] = parse_declarations(tinycss2.serialize(rule.content))
+    return out
+
+
+def assert_lossless(out: Path) -> int:
+    """Every element of every semantic page: its classes' declarations plus its residual style are exactly its
+    cleaned declarations, no property set twice; its pseudo-element rules are exactly its own."""
+    rules = framework_rules((out / "semantic-css-framework.css").read_text())
+    checked = 0
+    for page in load_pages(out):
+        semantic = (out / "pages" / f"{page['id']}.html").read_text()
+        assert '<link rel="stylesheet" href="../semantic-css-framework.css">' in semantic
+        assert "data-tw" not in semantic and "<base" not in semantic
+        pseudo = pseudo_rules(page["html"])
+        before, after = styled_elements(page["html"]), styled_elements(semantic)
+        assert [e.tag for e in before] == [e.tag for e in after]
+        for old, new in zip(before, after, strict=True):
+            want = parse_declarations(old.get("style") or "")
+            got = parse_declarations(new.get("style") or "")
+            got_pseudo: dict[str, dict[str, str]] = {}
+            for name in (new.get("class") or "").split():
+                assert CLASS_NAME.match(name), name
+                own = rules.get("." + name)
+                if own is None:
+                    selector = next(s for s in rules if s.startswith(f".{name}::"))
+                    got_pseudo[selector[len(name) + 1 :]] = rules[selector]
+                    continue
+                assert not set(own) & set(got), f"{name} sets {set(own) & set(got)} again"
+                got.update(own)
+            assert got == want, (page["url"], new.tag)
+            assert got_pseudo == pseudo.get(old.get("data-tw"), {}), (page["url"], new.tag)
+            checked += 1
+    return checked
+
+
+def test_demo_build_is_lossless_on_every_element(demo_build):
+    out, summary = demo_build
+    assert summary["convert"]["totals"]["lossless_pages"] == summary["convert"]["totals"]["pages"]
+    assert assert_lossless(out) > 500
+
+
+def test_demo_build_report_and_compression(demo_build):
+    out, _ = demo_build
+    report = json.loads((out / "report.json").read_text())
+    assert list(report) == ["clean", "topics", "framework", "convert"]
+    assert report["clean"]["dropped"] == {"near_duplicate": 1}  # / and /index.html are one page
+    totals = report["convert"]["totals"]
+    assert totals["pages"] == 11
+    # The prototype's format, with the framework's share counted, is many times larger.
+    assert totals["seed_format_over_semantic"] > 8
+    assert totals["semantic_over_snapshot"] < 0.75
+    assert totals["classes_per_element"] < 2
+    assert totals["residual_element_share"] < 0.15
+    for row in report["convert"]["pages"]:
+        assert row["semantic_tokens"] >= row["skeleton_tokens"]
+        assert row["seed_format_tokens"] > row["snapshot_tokens"] > row["semantic_tokens"]
+
+
+def test_demo_topics_follow_the_three_designs(demo_build):
+    out, _ = demo_build
+    topics = json.loads((out / "topics.json").read_text())
+    pages = {p["id"]: p["url"] for p in load_pages(out)}
+    groups = [
+        {
+            re.search(r"/(bakery|studio|docs)/", pages[pid]).group(1)
+            for pid in t["pages"]
+            if re.search(r"/(bakery|studio|docs)/", pages[pid])
+        }
+        for t in topics["topics"]
+    ]
+    assert sorted(len(g) for g in groups if g) == [1, 1, 1], topics["topics"]
+    for topic in topics["topics"]:
+        assert re.fullmatch(r"[a-z][a-z0-9-]*", topic["name"])
+
+
+def test_framework_is_valid_semantic_and_commented(demo_build):
+    out, _ = demo_build
+    css = (out / "semantic-css-framework.css").read_text()
+    rules = framework_rules(css)
+    topics = {t["name"] for t in json.loads((out / "topics.json").read_text())["topics"]} | {"base"}
+    for selector in rules:
+        name = selector[1:].split("::")[0]
+        assert name.split("-")[0] in topics, name
+    for topic in topics & {c.split("-")[0] for c in rules}:
+        assert f"/* {topic}:" in css
+    fw = json.loads((out / "framework.json").read_text())
+    assert len(fw["classes"]) == len(rules)
+    # Reused: most class uses are of classes that several elements share.
+    assert sum(c["uses"] for c in fw["classes"] if c["uses"] >= 2) > 0.8 * sum(c["uses"] for c in fw["classes"])
+
+
+def test_build_is_deterministic(demo_store, demo_build, tmp_path):
+    out, _ = demo_build
+    again = tmp_path / "again"
+    build(demo_store, again, BuildOptions(max_tokens=0, num_proc=1))
+    for name in ("semantic-css-framework.css", "topics.json", "framework.json"):
+        assert (again / name).read_text() == (out / name).read_text(), name
+    for page in (out / "pages").iterdir():
+        assert (again / "pages" / page.name).read_text() == page.read_text(), page.name
+
+
+def test_semantic_pages_render_like_their_snapshots(demo_build):
+    out, _ = demo_build
+    section = verify(out)
+    assert section["pages"] == 11
+    for check in section["checks"]:
+        assert check["pixel_share"] >= 0.999, check
+        assert check["style_share"] == 1.0, check
+    assert len(list((out / "verify").glob("*.png"))) == 5
+
+
+def _snapshot(url: str, body: str) -> Snapshot:
+    return Snapshot(
+        url=url,
+        html=f"<!DOCTYPE html><html><head></head><body>{body}</body></html>",
+        text="some text",
+        stats=CaptureStats(element_count=2, raw_html_bytes=100, capture_ms=1.0),
+    )
+
+
+def test_bad_pages_are_reported_and_the_build_goes_on(tmp_path):
+    store = Store(tmp_path / "data")
+    store.add(_snapshot("http://a.test/good", '<p style="color: rgb(255, 0, 0)">good</p>'))
+    store.add(_snapshot("http://a.test/bad-css", '<p style="color: red; {{{">bad</p>'))
+    store.add(
+        Snapshot(
+            url="http://a.test/empty",
+            html="<!DOCTYPE html><html><head></head><body></body></html>",
+            stats=CaptureStats(element_count=0, raw_html_bytes=10, capture_ms=1.0),
+        )
+    )
+    section = run_clean(store, tmp_path / "out", BuildOptions(max_tokens=0, num_proc=1))
+    assert section["kept"] == 1
+    assert section["dropped"] == {"bad_css": 1, "empty": 1}
+    reasons = {d["url"]: d["reason"] for d in section["dropped_pages"]}
+    assert reasons == {"http://a.test/bad-css": "bad_css", "http://a.test/empty": "empty"}
+
+
+def test_hidden_subtrees_are_dropped_with_their_pseudo_rules(tmp_path):
+    store = Store(tmp_path / "data")
+    body = '<div style="display: none"><p data-tw="0">gone</p></div>tail<p style="margin-top: 0px">kept</p>'
+    snap = _snapshot("http://a.test/", body)
+    snap = Snapshot(
+        **(
+            snap.model_dump(exclude={"id"})
+            | {
+                "html": snap.html.replace(
+                    "<head></head>", '<head><style>\n[data-tw="0"]::before { content: "x" }\n</style></head>'
+                )
+            }
+        )
+    )
+    store.add(snap)
+    run_clean(store, tmp_path / "out", BuildOptions(max_tokens=0, num_proc=1))
+    (page,) = load_pages(tmp_path / "out")
+    assert "gone" not in page["html"] and "data-tw" not in page["html"] and "tail" in page["html"]
+    assert 'style="margin-top:0"' in page["html"] and page["removed_hidden"] == 2
+
+
+def test_empty_corpus_and_too_long_pages_are_clear_errors(tmp_path, demo_store):
+    with pytest.raises(UsageError, match="no snapshots"):
+        run_clean(Store(tmp_path / "empty"), tmp_path / "out", BuildOptions())
+    with pytest.raises(UsageError, match="--max-tokens"):
+        run_clean(demo_store, tmp_path / "out", BuildOptions(max_tokens=50, num_proc=1))
+    result = CliRunner().invoke(main, ["build", "--data", str(tmp_path / "empty2"), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "no snapshots" in result.output and "Traceback" not in result.output
+
+
+def test_stage_commands_run_one_after_another(demo_store, tmp_path):
+    runner = CliRunner()
+    out = str(tmp_path / "out")
+    result = runner.invoke(main, ["topics", "--out", out])
+    assert result.exit_code == 2 and "run `tinyweb clean`" in result.output
+    data = str(demo_store.data_dir)
+    for args in (["clean", "--data", data, "--max-tokens", "0"], ["topics"], ["framework"], ["convert"]):
+        result = runner.invoke(
+            main, [*args, "--out", out, "--jobs", "1"] if args[0] in ("framework", "convert") else [*args, "--out", out]
+        )
+        assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["convert"]["totals"]["lossless_pages"] == 11
