@@ -15,10 +15,9 @@ from typing import Any
 from lxml import etree, html
 
 from tinyweb.build.css import parse_declarations, style_text
-from tinyweb.build.framework import Framework, page_styles
+from tinyweb.build.framework import Framework, element_styles
 
 FRAMEWORK_HREF = "../semantic-css-framework.css"
-SKIP_TAGS = ("head", "title", "meta", "base", "style", "link")
 
 
 @dataclass
@@ -40,8 +39,8 @@ class ConvertedPage:
 def convert_page(
     page: dict[str, Any], fw: Framework, own_faces: list[str], class_styles: dict[str, Any]
 ) -> ConvertedPage:
-    styled, _faces = page_styles(page["html"])
     root = html.document_fromstring(page["html"])
+    styled, _faces = element_styles(root)  # reads the style block before the head is rewritten below
     head = root.find("head")
     if head is None:
         head = etree.Element("head")
@@ -54,12 +53,10 @@ def convert_page(
         own = etree.Element("style")
         own.text = "\n".join(own_faces)
         link.addnext(own)
-    elements = [el for el in root.iter() if isinstance(el.tag, str) and el.tag not in SKIP_TAGS]
-    assert len(elements) == len(styled), "page_styles and convert walk the same elements"
     result = ConvertedPage(
         id=page["id"], html="", elements=0, classes=0, residual_elements=0, residual_declarations=0, declarations=0
     )
-    for i, (el, info) in enumerate(zip(elements, styled, strict=True)):
+    for i, (el, info) in enumerate(styled):
         style = tuple(tuple(d) for d in info["style"])
         pseudo = [(sel, tuple(tuple(d) for d in ps)) for sel, ps in info["pseudo"]]
         el.attrib.pop("style", None)

@@ -18,7 +18,6 @@ of use, so the same corpus always gives the same names.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -28,6 +27,7 @@ from typing import Any
 import tinycss2
 from lxml import html
 
+from tinyweb.build.clean import PSEUDO_RULE
 from tinyweb.build.css import Style, parse_declarations, split_families, style_text
 from tinyweb.build.roles import assign_roles
 
@@ -139,11 +139,13 @@ def _key(kind: str, style: str) -> str:
 # --- per page ------------------------------------------------------------------------------------------------
 
 
-def page_styles(document: str) -> tuple[list[dict[str, Any]], list[str]]:
-    """The styled elements of a cleaned page in document order ({role, style, pseudo}) and its @font-face rules.
+# Elements of <head> carry no style; every other element is walked, in document order.
+UNSTYLED_TAGS = ("head", "title", "meta", "base", "style", "link")
 
-    `style` and each pseudo style are lists of [property, value] in canonical order."""
-    root = html.document_fromstring(document)
+
+def element_styles(root: html.HtmlElement) -> tuple[list[tuple[html.HtmlElement, dict[str, Any]]], list[str]]:
+    """Each element of a parsed cleaned page in document order with its {role, style, pseudo}, and the page's
+    @font-face rules. `style` and each pseudo style are lists of [property, value] in canonical order."""
     faces: list[str] = []
     pseudo: dict[str, list[tuple[str, Style]]] = defaultdict(list)
     for style_el in root.iter("style"):
@@ -151,26 +153,31 @@ def page_styles(document: str) -> tuple[list[dict[str, Any]], list[str]]:
             if rule.type == "at-rule":
                 faces.append(tinycss2.serialize([rule]).strip())
             elif rule.type == "qualified-rule":
-                match = re.match(r'^\[data-tw="([0-9a-z]+)"\](::?[a-z-]+)$', tinycss2.serialize(rule.prelude).strip())
+                match = PSEUDO_RULE.match(tinycss2.serialize(rule.prelude).strip())
                 if match:
                     decls = parse_declarations(tinycss2.serialize(rule.content))
                     pseudo[match.group(1)].append((match.group(2), tuple(sorted(decls.items()))))
     roles = assign_roles(root)
     elements = []
     for el in root.iter():
-        if not isinstance(el.tag, str) or el.tag in ("head", "title", "meta", "base", "style", "link"):
+        if not isinstance(el.tag, str) or el.tag in UNSTYLED_TAGS:
             continue
         style = tuple(sorted(parse_declarations(el.get("style") or "").items()))
         key = el.get("data-tw")
         rules = pseudo.get(key, []) if key else []
-        elements.append(
-            {
-                "role": roles.get(el, "box"),
-                "style": [list(d) for d in style],
-                "pseudo": [[sel, [list(d) for d in s]] for sel, s in rules],
-            }
-        )
+        info = {
+            "role": roles.get(el, "box"),
+            "style": [list(d) for d in style],
+            "pseudo": [[sel, [list(d) for d in s]] for sel, s in rules],
+        }
+        elements.append((el, info))
     return elements, faces
+
+
+def page_styles(document: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """element_styles of a cleaned page's HTML, without the elements themselves."""
+    elements, faces = element_styles(html.document_fromstring(document))
+    return [info for _, info in elements], faces
 
 
 def _extract_item(item: str) -> str:

@@ -11,6 +11,7 @@ are written to OUT/verify/.
 from __future__ import annotations
 
 import asyncio
+import io
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,7 @@ async def check_page(browser: Browser, page_record: dict[str, Any], semantic: st
         differing=dict(sorted(styles.differing.items(), key=lambda kv: -kv[1])[:10]),
     )
     strip = diff_image(snap_png, sem_png)
-    buffer = __import__("io").BytesIO()
+    buffer = io.BytesIO()
     strip.save(buffer, format="PNG")
     return check, buffer.getvalue()
 
