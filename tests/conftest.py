@@ -93,3 +93,34 @@ def corpus_fidelity(corpus_site) -> dict[str, Fidelity]:
     """Capture the corpus sample once per test run; every test that needs captures shares it."""
     paths = [row["path"] for row in corpus_sample()]
     return run(measure_all(corpus_site.url, paths))
+
+
+@pytest.fixture(scope="session")
+def demo_site():
+    from tinyweb.demo import SITE
+
+    with StaticServer(SITE) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def demo_store(demo_site, tmp_path_factory):
+    """The example site, crawled once with real Chromium (with the prototype-format text)."""
+    from tinyweb.capture.crawler import Crawler, CrawlOptions
+    from tinyweb.store import Store
+
+    store = Store(tmp_path_factory.mktemp("demo-data"))
+    options = CrawlOptions(max_pages=40, max_depth=3, delay_s=0, block_external=True, seed_format="text")
+    run(Crawler(store, options).crawl([demo_site.url]))
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def demo_build(demo_store, tmp_path_factory):
+    """The whole build of the example site (clean → … → prompts), no page left out for length."""
+    from tinyweb.build.pipeline import BuildOptions, build
+
+    out = tmp_path_factory.mktemp("build")
+    summary = build(demo_store, out, BuildOptions(max_tokens=0, num_proc=2))
+    return out, summary

@@ -12,43 +12,16 @@ import tinycss2
 from click.testing import CliRunner
 from lxml import html
 
-from tests.conftest import run
 from tinyweb.build.css import parse_declarations
 from tinyweb.build.pipeline import BuildOptions, build, load_pages, run_clean
 from tinyweb.build.verify import verify
-from tinyweb.capture.crawler import Crawler, CrawlOptions
 from tinyweb.cli import main
-from tinyweb.demo import SITE
 from tinyweb.errors import UsageError
 from tinyweb.snapshot import CaptureStats, Snapshot
-from tinyweb.staticserver import StaticServer
 from tinyweb.store import Store
 
 CLASS_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$")
 SKIP = {"head", "title", "meta", "base", "style", "link"}
-
-
-@pytest.fixture(scope="module")
-def demo_site():
-    with StaticServer(SITE) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def demo_store(demo_site, tmp_path_factory):
-    """The example site, crawled once with real Chromium (with the prototype-format text)."""
-    store = Store(tmp_path_factory.mktemp("demo-data"))
-    options = CrawlOptions(max_pages=40, max_depth=3, delay_s=0, block_external=True, seed_format="text")
-    run(Crawler(store, options).crawl([demo_site.url]))
-    yield store
-    store.close()
-
-
-@pytest.fixture(scope="module")
-def demo_build(demo_store, tmp_path_factory):
-    out = tmp_path_factory.mktemp("build")
-    summary = build(demo_store, out, BuildOptions(max_tokens=0, num_proc=2))
-    return out, summary
 
 
 def framework_rules(css: str) -> dict[str, dict[str, str]]:
@@ -119,7 +92,7 @@ def test_demo_build_is_lossless_on_every_element(demo_build):
 def test_demo_build_report_and_compression(demo_build):
     out, _ = demo_build
     report = json.loads((out / "report.json").read_text())
-    assert list(report) == ["clean", "topics", "framework", "convert"]
+    assert list(report) == ["clean", "topics", "framework", "convert", "label", "prompts"]
     assert report["clean"]["dropped"] == {"near_duplicate": 1}  # / and /index.html are one page
     totals = report["convert"]["totals"]
     assert totals["pages"] == 11
@@ -254,5 +227,9 @@ def test_stage_commands_run_one_after_another(demo_store, tmp_path):
             main, [*args, "--out", out, "--jobs", "1"] if args[0] in ("framework", "convert") else [*args, "--out", out]
         )
         assert result.exit_code == 0, result.output
+    for args in (["label", "--data", data], ["prompts", "--max-tokens", "0"]):
+        result = runner.invoke(main, [*args, "--out", out])
+        assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["convert"]["totals"]["lossless_pages"] == 11
+    assert report["label"]["pages"] == 11 and report["prompts"]["kept"] == 11

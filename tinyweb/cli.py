@@ -308,12 +308,110 @@ def jobs_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--jobs", "num_proc", type=int, default=None, help="Processes (default: every core).")(fn)
 
 
-def _build_options(max_tokens: int = 2048, num_proc: int | None = None):
+def labeler_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that choose and configure a labeller (`tinyweb label` and `tinyweb build`)."""
+    from tinyweb.build.labelers import LABELERS
+
+    options = [
+        click.option(
+            "--labeler",
+            type=click.Choice(LABELERS),
+            default="extractive",
+            show_default=True,
+            help="Who writes each page's request: rules (extractive), SmolLM2 offline (local), or an "
+            "OpenAI-compatible server (openai).",
+        ),
+        click.option("--labeler-url", help="openai: the server, e.g. http://127.0.0.1:8080 (or …/v1)."),
+        click.option("--labeler-model", help="openai: the model name; local: a model folder (default SmolLM2)."),
+        click.option(
+            "--api-key-env", default="OPENAI_API_KEY", show_default=True, help="openai: variable holding the key."
+        ),
+        click.option("--labeler-timeout", default=60.0, show_default=True, help="openai: seconds per request."),
+        click.option("--labeler-concurrency", default=4, show_default=True, help="openai: requests at once."),
+        click.option("--labeler-batch-size", default=8, show_default=True, help="local: pages per batch."),
+        click.option("--relabel", is_flag=True, help="Write new labels even where the labeller stored some."),
+        click.option(
+            "--gold",
+            type=click.Path(dir_okay=False, exists=True, path_type=Path),
+            help="Measure label quality against this gold set (TSV/CSV: path|url|id, request).",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _label_options(
+    labeler: str = "extractive",
+    labeler_url: str | None = None,
+    labeler_model: str | None = None,
+    api_key_env: str = "OPENAI_API_KEY",
+    labeler_timeout: float = 60.0,
+    labeler_concurrency: int = 4,
+    labeler_batch_size: int = 8,
+    relabel: bool = False,
+    gold: Path | None = None,
+):
+    from tinyweb.build.labels import LabelOptions
+
+    extra: dict[str, Any] = {}
+    if labeler == "openai":
+        if not labeler_url:
+            raise UsageError("--labeler openai needs --labeler-url (an OpenAI-compatible server)")
+        extra = {
+            "url": labeler_url,
+            "model": labeler_model or "default",
+            "api_key_env": api_key_env,
+            "timeout": labeler_timeout,
+            "concurrency": labeler_concurrency,
+        }
+    elif labeler == "local":
+        extra = {"model": labeler_model, "batch_size": labeler_batch_size}
+    return LabelOptions(labeler=labeler, labeler_options=extra, relabel=relabel, gold=gold)
+
+
+def _build_options(max_tokens: int = 2048, num_proc: int | None = None, validation_share: float = 0.1, **label: Any):
     from tinyweb.build.pipeline import BuildOptions
 
     if max_tokens < 0:
         raise UsageError("--max-tokens must be 0 (no limit) or more")
-    return BuildOptions(max_tokens=max_tokens, num_proc=num_proc)
+    if not 0 <= validation_share < 1:
+        raise UsageError("--validation-share must be at least 0 and below 1")
+    return BuildOptions(
+        max_tokens=max_tokens,
+        num_proc=num_proc,
+        label=_label_options(**label),
+        validation_share=validation_share,
+    )
+
+
+def validation_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--validation-share", default=0.1, show_default=True, help="Share of each topic's pages kept for validation."
+    )(fn)
+
+
+class LabelBar:
+    """A progress bar for the labeller, shown once it has pages to label."""
+
+    def __init__(self) -> None:
+        self.bar: Progress | None = None
+        self.task: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            if total == 0:
+                return
+            self.bar = Progress(
+                TextColumn("[bold]label"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("", total=total)
+        self.bar.update(self.task, completed=done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 def print_build(summary: dict[str, Any], out_dir: Path) -> None:
@@ -339,6 +437,29 @@ def print_build(summary: dict[str, Any], out_dir: Path) -> None:
         table.add_row("lossless pages", f"{t['lossless_pages']} / {t['pages']}")
         table.add_row("classes per styled element", f"{t['classes_per_element']:.2f}")
         table.add_row("elements with a residual inline style", f"{t['residual_element_share'] * 100:.1f}%")
+    if "label" in summary:
+        lab = summary["label"]
+        sources = ", ".join(f"{k} {v}" for k, v in lab["by_source"].items())
+        table.add_row("labels", f"{lab['pages']} by {lab['labeler']} ({sources}; reused {lab['reused']})")
+        if lab["fallbacks"]:
+            reasons = ", ".join(f"{k} {v}" for k, v in lab["fallback_reasons"].items())
+            table.add_row("labeller failures → extractive", f"{lab['fallbacks']} ({reasons})")
+        table.add_row(
+            "boilerplate / duplicate labels (title)",
+            f"{lab['boilerplate_rate']:.0%} / {lab['duplicate_rate']:.0%} "
+            f"({lab['title_boilerplate_rate']:.0%} / {lab['title_duplicate_rate']:.0%})",
+        )
+        for name, q in lab.get("quality", {}).items():
+            table.add_row(
+                f"gold set ({q['pages']} pages): {name}",
+                f"similarity {q['similarity']:.3f}, boilerplate {q['boilerplate_rate']:.0%}, "
+                f"duplicates {q['duplicate_rate']:.0%}",
+            )
+    if "prompts" in summary:
+        p = summary["prompts"]
+        splits = ", ".join(f"{k} {v}" for k, v in p["splits"].items())
+        table.add_row("dataset pages", f"{p['kept']} ({splits}); left out, too long: {p['left_out_too_long']}")
+        table.add_row("tokens per page (median / max)", f"{p['n_tokens']['median']:,} / {p['n_tokens']['max']:,}")
     out.print(table)
 
 
@@ -351,16 +472,24 @@ def _stage(name: str) -> None:
 @out_option
 @max_tokens_option
 @jobs_option
+@labeler_options
+@validation_option
 @handle_errors
-def build(data_dir: Path | None, out_dir: Path, max_tokens: int, num_proc: int | None) -> None:
-    """Run clean, topics, framework and convert on the stored snapshots."""
+def build(data_dir: Path | None, out_dir: Path, max_tokens: int, num_proc: int | None, **options: Any) -> None:
+    """Run clean, topics, framework, convert, label and prompts on the stored snapshots."""
     from tinyweb.build.pipeline import build as run_build
 
-    options = _build_options(max_tokens, num_proc)
-    with open_store(data_dir) as store:
-        summary = run_build(store, out_dir, options, progress=_stage)
+    build_options = _build_options(max_tokens, num_proc, **options)
+    bar = LabelBar()
+    try:
+        with open_store(data_dir) as store:
+            summary = run_build(store, out_dir, build_options, progress=_stage, label_progress=bar)
+    finally:
+        bar.close()
     print_build(summary, out_dir)
-    out.print(f"report: {out_dir / 'report.json'}, pages: {out_dir / 'pages'}/")
+    out.print(
+        f"report: {out_dir / 'report.json'}, pages: {out_dir / 'pages'}/, dataset: {out_dir / 'final-dataset.json'}"
+    )
 
 
 @main.command()
@@ -407,6 +536,61 @@ def convert(out_dir: Path, num_proc: int | None) -> None:
     from tinyweb.build.pipeline import run_convert
 
     print_build({"convert": run_convert(out_dir, _build_options(num_proc=num_proc))}, out_dir)
+
+
+@main.command(name="label")
+@data_option
+@out_option
+@labeler_options
+@click.option(
+    "--import",
+    "import_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="First import manual labels (CSV/TSV with id or url, and label; or JSON). They override any labeller; "
+    "an empty label removes a manual one.",
+)
+@click.option(
+    "--export",
+    "export_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Then write every page's label to this CSV, to fix by hand and --import.",
+)
+@handle_errors
+def label_command(
+    data_dir: Path | None, out_dir: Path, import_file: Path | None, export_file: Path | None, **options: Any
+) -> None:
+    """Stage 5: write the request a person would type for each page (kept in the store)."""
+    from tinyweb.build.labels import export_labels, import_labels
+    from tinyweb.build.pipeline import load_pages, run_label
+
+    build_options = _build_options(**options)
+    bar = LabelBar()
+    with open_store(data_dir) as store:
+        if import_file:
+            counts = import_labels(store, import_file)
+            out.print(f"manual labels: {counts['imported']} imported, {counts['removed']} removed from {import_file}")
+        try:
+            section = run_label(store, out_dir, build_options, bar)
+        finally:
+            bar.close()
+    print_build({"label": section}, out_dir)
+    if export_file:
+        n = export_labels(out_dir, export_file, load_pages(out_dir))
+        out.print(f"{n} labels written to {export_file}")
+
+
+@main.command()
+@out_option
+@max_tokens_option
+@validation_option
+@handle_errors
+def prompts(out_dir: Path, max_tokens: int, validation_share: float) -> None:
+    """Stage 6: write the prompt dataset (final-dataset.json, dataset/, dataset-stats.png)."""
+    from tinyweb.build.pipeline import run_prompts
+
+    section = run_prompts(out_dir, _build_options(max_tokens, validation_share=validation_share))
+    print_build({"prompts": section}, out_dir)
+    out.print(f"dataset: {out_dir / 'final-dataset.json'}, {out_dir / 'dataset'}/, {out_dir / 'dataset-stats.png'}")
 
 
 @main.command()

@@ -16,7 +16,7 @@ from tinyweb.snapshot import Snapshot, upgrade_record
 from tinyweb.urls import normalize_url
 
 DB_NAME = "tinyweb.sqlite3"
-DB_VERSION = 1
+DB_VERSION = 2  # 2: labels
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -55,6 +55,14 @@ CREATE TABLE IF NOT EXISTS crawl_pages (
     PRIMARY KEY (crawl_id, url_norm)
 );
 CREATE INDEX IF NOT EXISTS crawl_pages_queue ON crawl_pages(crawl_id, state, depth, seq);
+CREATE TABLE IF NOT EXISTS labels (
+    snapshot_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    label TEXT NOT NULL,
+    version TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (snapshot_id, source)
+);
 """
 
 
@@ -73,6 +81,15 @@ class Failure:
     detail: str
     source: str
     failed_at: str
+
+
+@dataclass(frozen=True)
+class StoredLabel:
+    snapshot_id: str
+    source: str  # "manual" or the labeller that wrote it
+    label: str
+    version: str  # the labeller's version when it wrote the label ("manual" for people's labels)
+    updated_at: str
 
 
 @dataclass(frozen=True)
@@ -157,7 +174,14 @@ class Store:
 
     def delete(self, snapshot_id: str) -> bool:
         with self._lock:
-            cur = self._db.execute("DELETE FROM snapshots WHERE id = ?", (snapshot_id,))
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cur = self._db.execute("DELETE FROM snapshots WHERE id = ?", (snapshot_id,))
+                self._db.execute("DELETE FROM labels WHERE snapshot_id = ?", (snapshot_id,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
         return cur.rowcount == 1
 
     def count(self) -> int:
@@ -174,6 +198,43 @@ class Store:
             snap = self.get(snapshot_id)
             if snap is not None:
                 yield snap
+
+    # --- labels -----------------------------------------------------------------------------------
+
+    def put_labels(self, rows: list[tuple[str, str, str, str]]) -> None:
+        """Store (snapshot_id, source, label, version) rows in one transaction; one label per page and source."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO labels VALUES (?,?,?,?,?)", [(*row, _now()) for row in rows]
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def delete_labels(self, source: str, snapshot_ids: list[str]) -> int:
+        with self._lock:
+            cur = self._db.executemany(
+                "DELETE FROM labels WHERE source = ? AND snapshot_id = ?", [(source, i) for i in snapshot_ids]
+            )
+        return cur.rowcount
+
+    def labels(self, source: str | None = None) -> list[StoredLabel]:
+        """Every stored label (of one source, if given), oldest first."""
+        query = "SELECT snapshot_id, source, label, version, updated_at FROM labels"
+        args: tuple[str, ...] = ()
+        if source is not None:
+            query += " WHERE source = ?"
+            args = (source,)
+        with self._lock:
+            return [StoredLabel(*row) for row in self._db.execute(query + " ORDER BY updated_at, rowid", args)]
+
+    def urls(self) -> dict[str, str]:
+        """snapshot id → URL, for every snapshot."""
+        with self._lock:
+            return dict(self._db.execute("SELECT id, url FROM snapshots"))
 
     # --- failures ---------------------------------------------------------------------------------
 

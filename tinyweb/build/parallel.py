@@ -6,8 +6,9 @@ machines); records travel as JSON strings so any stage can use it with plain rec
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 MIN_ITEMS_PER_PROCESS = 8  # below this, starting a process costs more than it saves
 BATCH_SIZE = 4
@@ -33,3 +34,17 @@ def parallel_map(fn: Callable[[str], str], items: list[str], num_proc: int | Non
     shards = Dataset.from_dict({"item": items})
     mapped = shards.map(apply, batched=True, batch_size=BATCH_SIZE, num_proc=procs, remove_columns=["item"], desc=desc)
     return list(mapped["result"])
+
+
+@contextlib.contextmanager
+def quiet_datasets() -> Iterator[None]:
+    """Hide `datasets`' own progress bars for quick writes (saving a few shards is not long work)."""
+    import datasets
+
+    was_enabled = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            datasets.enable_progress_bars()

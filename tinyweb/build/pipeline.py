@@ -1,4 +1,5 @@
-"""`tinyweb build`: clean → topics → framework → convert, each stage reading what the one before wrote in OUT.
+"""`tinyweb build`: clean → topics → framework → convert → label → prompts, each stage reading what the one
+before wrote in OUT.
 
 OUT/
   clean/                     the cleaned pages (a `datasets` Dataset: Arrow shards)
@@ -6,6 +7,10 @@ OUT/
   framework.json             every class: name, topic, role, kind, declarations, uses
   semantic-css-framework.css the framework itself
   pages/<id>.html            every page rewritten to use the framework
+  labels.json                each page's label (the request a person would type) and where it came from
+  final-dataset.json         the prompt dataset in the prototype's format
+  dataset/                   the same as a `datasets` DatasetDict (train/validation), Parquet and a card
+  dataset-stats.png          token lengths and pages per topic
   report.json                one section per stage
 """
 
@@ -14,14 +19,18 @@ from __future__ import annotations
 import json
 import shutil
 from collections import Counter
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tinyweb.build import report
 from tinyweb.build.clean import CleanOptions, clean
 from tinyweb.build.convert import convert
+from tinyweb.build.dataset import PromptOptions, prompts
 from tinyweb.build.framework import Framework, framework
+from tinyweb.build.labels import LabelOptions, gold_report, label, label_inputs, read_labels, write_labels
+from tinyweb.build.parallel import quiet_datasets
 from tinyweb.build.topics import topics
 from tinyweb.errors import UsageError
 from tinyweb.store import Store
@@ -36,6 +45,8 @@ FRAMEWORK_CSS = "semantic-css-framework.css"
 class BuildOptions:
     max_tokens: int = 2048  # 0: no limit
     num_proc: int | None = None  # None: every core
+    label: LabelOptions = field(default_factory=LabelOptions)
+    validation_share: float = 0.1
 
 
 def _need(path: Path, stage: str) -> Path:
@@ -68,7 +79,8 @@ def run_clean(store: Store, out: Path, options: BuildOptions) -> dict[str, Any]:
     target = out / CLEAN_DIR
     tmp = out / (CLEAN_DIR + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    Dataset.from_list(result.pages).save_to_disk(str(tmp))
+    with quiet_datasets():
+        Dataset.from_list(result.pages).save_to_disk(str(tmp))
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
     section = {
@@ -206,14 +218,47 @@ def run_convert(out: Path, options: BuildOptions) -> dict[str, Any]:
     return section
 
 
-def build(store: Store, out: Path, options: BuildOptions, progress: Any = None) -> dict[str, Any]:
-    """Every stage in order; `progress(stage)` is called before each."""
+def run_label(
+    store: Store, out: Path, options: BuildOptions, progress: Callable[[int, int], None] | None = None
+) -> dict[str, Any]:
+    pages = load_pages(out)
+    page_topic, keywords = read_topics(out)
+    inputs = label_inputs(pages, page_topic, keywords)
+    labels, section = label(store, inputs, options.label, progress)
+    write_labels(out, labels, section)
+    if options.label.gold is not None:
+        section |= gold_report(inputs, labels, options.label.gold)
+    report.write_section(out, "label", section)
+    return section
+
+
+def run_prompts(out: Path, options: BuildOptions) -> dict[str, Any]:
+    pages = load_pages(out)
+    page_topic, _ = read_topics(out)
+    labels = read_labels(out)
+    _need(out / PAGES_DIR, "convert")
+    section = prompts(pages, labels, page_topic, out, PromptOptions(options.max_tokens, options.validation_share))
+    report.write_section(out, "prompts", section)
+    return section
+
+
+def build(
+    store: Store,
+    out: Path,
+    options: BuildOptions,
+    progress: Callable[[str], None] | None = None,
+    label_progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Every stage in order; `progress(stage)` is called before each, `label_progress(done, total)` while
+    the labeller works."""
     summary = {}
     for name, run in (
         ("clean", lambda: run_clean(store, out, options)),
         ("topics", lambda: run_topics(out)),
         ("framework", lambda: run_framework(out, options)),
         ("convert", lambda: run_convert(out, options)),
+        ("label", lambda: run_label(store, out, options, label_progress)),
+        ("prompts", lambda: run_prompts(out, options)),
     ):
         if progress:
             progress(name)

@@ -1,0 +1,305 @@
+"""Stage 6, prompts: the labelled semantic pages as the training dataset.
+
+OUT/final-dataset.json   a JSON array of strings in the prototype's format (no trailing newline):
+                         "[TINY-WEB-DEV-TITLE]\\n\\n{label}\\n\\n[TINY-WEB-DEV-CODE]\\n\\n{html}"
+OUT/dataset/             a `datasets` DatasetDict (train / validation) with columns
+                         id, url, topic, label, label_source, prompt, completion, text, n_tokens;
+                         parquet/{split}.parquet for people who do not use `datasets`; README.md, the card
+OUT/dataset-stats.png    token lengths and pages per topic
+
+`prompt` is everything up to and including "[TINY-WEB-DEV-CODE]\\n\\n", `completion` the whole semantic document
+(its <link> to the framework included; the framework stays outside, shared), `text` their concatenation. A page
+whose text is longer than `max_tokens` SmolLM2 tokens (room kept for the end-of-text token training appends) is
+left out, never truncated. The split is stratified by topic and deterministic: within each topic of at least
+three pages, the share of pages with the lowest SHA-256 of their id goes to validation (at least one), so a
+page's split depends on its id and its topic's pages, never on their order or the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import statistics
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tinyweb.build.parallel import quiet_datasets
+
+TITLE_MARK = "[TINY-WEB-DEV-TITLE]"
+CODE_MARK = "[TINY-WEB-DEV-CODE]"
+FINAL_DATASET = "final-dataset.json"
+DATASET_DIR = "dataset"
+STATS_PNG = "dataset-stats.png"
+SPLITS = ("train", "validation")
+COLUMNS = ("id", "url", "topic", "label", "label_source", "prompt", "completion", "text", "n_tokens")
+MIN_TOPIC_FOR_VALIDATION = 3  # a topic with fewer pages keeps them all for training
+
+
+@dataclass
+class PromptOptions:
+    max_tokens: int = 2048  # the training length; 0: no limit
+    validation_share: float = 0.1
+
+
+def prompt_text(label: str) -> str:
+    """The request part of a training text: everything the model is given before it writes the page."""
+    label = " ".join(label.split())
+    return f"{TITLE_MARK}\n\n{label}\n\n{CODE_MARK}\n\n"
+
+
+def seed_format(label: str, html: str) -> str:
+    """One string of final-dataset.json: the prototype's format."""
+    return prompt_text(label) + html
+
+
+def split_of(rows: list[dict[str, Any]], share: float) -> dict[str, str]:
+    """id → split, stratified by topic and deterministic (see the module docstring)."""
+    by_topic: dict[str, list[str]] = {}
+    for row in rows:
+        by_topic.setdefault(row["topic"], []).append(row["id"])
+
+    def rank(page_id: str) -> str:
+        return hashlib.sha256(page_id.encode("utf-8")).hexdigest()
+
+    splits = {row["id"]: "train" for row in rows}
+    for ids in by_topic.values():
+        if len(ids) < MIN_TOPIC_FOR_VALIDATION or share <= 0:
+            continue
+        for page_id in sorted(ids, key=rank)[: max(1, round(len(ids) * share))]:
+            splits[page_id] = "validation"
+    if share > 0 and len(rows) >= 2 and "validation" not in splits.values():
+        largest = max(by_topic.values(), key=len)
+        splits[sorted(largest, key=rank)[0]] = "validation"
+    return splits
+
+
+def rows_for(
+    pages: list[dict[str, Any]], labels: dict[str, dict[str, Any]], page_topic: dict[str, str], pages_dir: Path
+) -> list[dict[str, Any]]:
+    """One dataset row per labelled, converted page (n_tokens not yet counted)."""
+    rows = []
+    for page in pages:
+        path = pages_dir / f"{page['id']}.html"
+        entry = labels.get(page["id"])
+        if entry is None or not path.is_file():
+            continue
+        html = path.read_text(encoding="utf-8")
+        prompt = prompt_text(entry["label"])
+        rows.append(
+            {
+                "id": page["id"],
+                "url": page["url"],
+                "topic": page_topic.get(page["id"], "general"),
+                "label": " ".join(entry["label"].split()),
+                "label_source": entry["source"],
+                "prompt": prompt,
+                "completion": html,
+                "text": prompt + html,
+                "n_tokens": 0,
+                "captured_at": page["captured_at"],
+            }
+        )
+    return rows
+
+
+def prompts(
+    pages: list[dict[str, Any]],
+    labels: dict[str, dict[str, Any]],
+    page_topic: dict[str, str],
+    out: Path,
+    options: PromptOptions,
+) -> dict[str, Any]:
+    """Write final-dataset.json, dataset/ and dataset-stats.png; return the report section."""
+    from datasets import Dataset, DatasetDict, Features, Value
+
+    from tinyweb.build.pipeline import PAGES_DIR
+    from tinyweb.errors import UsageError
+    from tinyweb.models import count_tokens
+
+    rows = rows_for(pages, labels, page_topic, out / PAGES_DIR)
+    if not rows:
+        raise UsageError(f"no labelled page in {out / PAGES_DIR}: run `tinyweb convert` and `tinyweb label` first")
+    for row, n in zip(rows, count_tokens([r["text"] for r in rows]), strict=True):
+        row["n_tokens"] = n
+    limit = options.max_tokens
+    too_long = [r for r in rows if limit and r["n_tokens"] + 1 > limit]
+    kept = [r for r in rows if not (limit and r["n_tokens"] + 1 > limit)]
+    if not kept:
+        raise UsageError(
+            f"every one of the {len(rows)} pages is longer than --max-tokens {limit} "
+            f"(shortest: {min(r['n_tokens'] for r in rows)} tokens)"
+        )
+    splits = split_of(kept, options.validation_share)
+
+    final = json.dumps([r["text"] for r in kept], ensure_ascii=False, indent=1)
+    (out / FINAL_DATASET).write_text(final, encoding="utf-8")
+
+    target = out / DATASET_DIR
+    tmp = out / (DATASET_DIR + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    features = Features({c: Value("int32" if c == "n_tokens" else "string") for c in COLUMNS})
+    data = DatasetDict(
+        {
+            split: Dataset.from_list(
+                [{c: r[c] for c in COLUMNS} for r in kept if splits[r["id"]] == split], features=features
+            )
+            for split in SPLITS
+        }
+    )
+    with quiet_datasets():
+        data.save_to_disk(str(tmp))
+        (tmp / "parquet").mkdir()
+        for split in SPLITS:
+            data[split].to_parquet(str(tmp / "parquet" / f"{split}.parquet"))
+    section = _section(kept, too_long, splits, options)
+    (tmp / "README.md").write_text(dataset_card(kept, splits, section), encoding="utf-8")
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+    plot_stats(kept, too_long, splits, limit, out / STATS_PNG)
+    return section
+
+
+def _stats(values: list[int]) -> dict[str, Any]:
+    if not values:
+        return {}
+    return {
+        "min": min(values),
+        "median": statistics.median(values),
+        "mean": round(statistics.fmean(values), 1),
+        "max": max(values),
+        "total": sum(values),
+    }
+
+
+def _section(
+    kept: list[dict[str, Any]], too_long: list[dict[str, Any]], splits: dict[str, str], options: PromptOptions
+) -> dict[str, Any]:
+    per_topic: dict[str, dict[str, int]] = {}
+    for row in kept:
+        counts = per_topic.setdefault(row["topic"], dict.fromkeys(SPLITS, 0))
+        counts[splits[row["id"]]] += 1
+    return {
+        "pages": len(kept) + len(too_long),
+        "kept": len(kept),
+        "left_out_too_long": len(too_long),
+        "left_out_pages": [{"id": r["id"], "url": r["url"], "n_tokens": r["n_tokens"]} for r in too_long],
+        "max_tokens": options.max_tokens,
+        "validation_share": options.validation_share,
+        "splits": dict(Counter(splits[r["id"]] for r in kept)),
+        "topics": dict(sorted(per_topic.items())),
+        "label_sources": dict(sorted(Counter(r["label_source"] for r in kept).items())),
+        "n_tokens": _stats([r["n_tokens"] for r in kept]),
+        "n_tokens_left_out": _stats([r["n_tokens"] for r in too_long]),
+        "files": [FINAL_DATASET, DATASET_DIR + "/", STATS_PNG],
+    }
+
+
+def dataset_card(kept: list[dict[str, Any]], splits: dict[str, str], section: dict[str, Any]) -> str:
+    """The dataset's README.md: what is in it, where it came from, and under what terms."""
+    from urllib.parse import urlsplit
+
+    domains = Counter(urlsplit(r["url"]).hostname or "" for r in kept)
+    dates = sorted(r["captured_at"][:10] for r in kept)
+    topics = "\n".join(f"| {name} | {c['train']} | {c['validation']} |" for name, c in section["topics"].items())
+    sources = ", ".join(f"{k}: {v}" for k, v in section["label_sources"].items())
+    tokens = section["n_tokens"]
+    n_train, n_validation = (section["splits"].get(split, 0) for split in SPLITS)
+    top_domains = "\n".join(f"- {d or '(none)'}: {n} pages" for d, n in domains.most_common(20))
+    more = f"\n- … and {len(domains) - 20} more domains" if len(domains) > 20 else ""
+    return f"""---
+configs:
+- config_name: default
+  data_files:
+  - split: train
+    path: parquet/train.parquet
+  - split: validation
+    path: parquet/validation.parquet
+license: other
+task_categories:
+- text-generation
+language:
+- en
+---
+# tinyweb prompt dataset
+
+Web pages captured by tinyweb, rewritten to use one shared semantic CSS framework
+(`semantic-css-framework.css`, beside this folder), each paired with the request a person would type to get it.
+Made by `tinyweb prompts`; every string of `final-dataset.json` is one `text` here.
+
+## Format
+`text` = `prompt` + `completion`, where `prompt` is
+
+```
+{TITLE_MARK}
+
+{{label}}
+
+{CODE_MARK}
+
+```
+
+and `completion` is the whole HTML document. Columns: {", ".join(f"`{c}`" for c in COLUMNS)}.
+`n_tokens` counts `text` in SmolLM2 tokens. Pages longer than {section["max_tokens"] or "any"} tokens were left out
+({section["left_out_too_long"]}), never truncated.
+
+## Counts
+- {section["kept"]} pages: {n_train} train, {n_validation} validation
+  (stratified by topic, deterministic: a page's split depends only on its id and its topic's pages)
+- tokens per page: min {tokens["min"]}, median {tokens["median"]}, max {tokens["max"]}, total {tokens["total"]:,}
+- labels by source: {sources}
+
+| topic | train | validation |
+|---|---|---|
+{topics}
+
+## Sources
+Captured {dates[0]} to {dates[-1]} from {len(domains)} domain(s):
+{top_domains}{more}
+
+## Licence
+The pages belong to their authors. The markup, text and images referenced here keep the licences of the sites
+they were captured from; tinyweb adds no rights. Check each source's terms before redistributing this dataset
+or a model trained on it. The labels and the framework were generated by tinyweb (or written by hand where
+`label_source` is `manual`).
+"""
+
+
+def plot_stats(
+    kept: list[dict[str, Any]], too_long: list[dict[str, Any]], splits: dict[str, str], limit: int, path: Path
+) -> None:
+    """Token-length histogram and pages per topic, side by side."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), dpi=100)
+    lengths = [r["n_tokens"] for r in kept]
+    bins = min(30, max(5, len(lengths) // 3))
+    left.hist(lengths, bins=bins, color="#3b6ea5", label="in the dataset")
+    if too_long:
+        left.hist([r["n_tokens"] for r in too_long], bins=bins, color="#c0504d", alpha=0.7, label="left out")
+    if limit:
+        left.axvline(limit, color="#333", linestyle="--", linewidth=1, label=f"--max-tokens {limit}")
+    left.set_title(f"tokens per page ({len(kept)} kept, {len(too_long)} too long)")
+    left.set_xlabel("SmolLM2 tokens (prompt + page)")
+    left.set_ylabel("pages")
+    left.legend(frameon=False)
+
+    topics = sorted({r["topic"] for r in kept}, key=lambda t: -sum(1 for r in kept if r["topic"] == t))
+    train = [sum(1 for r in kept if r["topic"] == t and splits[r["id"]] == "train") for t in topics]
+    val = [sum(1 for r in kept if r["topic"] == t and splits[r["id"]] == "validation") for t in topics]
+    y = range(len(topics))
+    right.barh(y, train, color="#3b6ea5", label="train")
+    right.barh(y, val, left=train, color="#f0a030", label="validation")
+    right.set_yticks(list(y), topics)
+    right.invert_yaxis()
+    right.set_title(f"pages per topic ({len(topics)} topics)")
+    right.set_xlabel("pages")
+    right.legend(frameon=False)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
