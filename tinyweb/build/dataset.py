@@ -275,10 +275,18 @@ def plot_stats(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import numpy as np
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), dpi=100)
     lengths = [r["n_tokens"] for r in kept]
-    bins = min(30, max(5, len(lengths) // 3))
+    everything = lengths + [r["n_tokens"] for r in too_long]
+    low, high = max(1, min(everything)), max(everything)
+    count = min(30, max(5, len(everything) // 3))
+    if high / low > 20:  # a long tail: logarithmic bins keep the kept pages visible
+        bins = list(np.geomspace(low, high + 1, count + 1))
+        left.set_xscale("log")
+    else:
+        bins = list(np.linspace(low, high + 1, count + 1))
     left.hist(lengths, bins=bins, color="#3b6ea5", label="in the dataset")
     if too_long:
         left.hist([r["n_tokens"] for r in too_long], bins=bins, color="#c0504d", alpha=0.7, label="left out")

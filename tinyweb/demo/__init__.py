@@ -16,8 +16,9 @@ DEFAULT_OUT = Path("tinyweb-demo-build")
 
 
 def run_demo(data_dir: Path, out_dir: Path, port: int, out: Console, console: Console) -> None:
-    """Serve the example site on loopback, crawl every page of it, build the semantic framework and pages,
-    and verify them against their snapshots (the site is still served, so images and fonts load)."""
+    """Serve the example site on loopback, crawl every page of it, build the semantic framework, pages, labels
+    and prompt dataset, and verify the pages against their snapshots (the site is still served, so images and
+    fonts load)."""
     from tinyweb.build.pipeline import BuildOptions, build
     from tinyweb.build.verify import verify
     from tinyweb.capture.crawler import CrawlOptions
@@ -54,5 +55,6 @@ def run_demo(data_dir: Path, out_dir: Path, port: int, out: Console, console: Co
         print_verify(verify(out_dir), out_dir)
         out.print(
             f"framework: {out_dir / 'semantic-css-framework.css'}, pages: {out_dir / 'pages'}/, "
-            f"report: {out_dir / 'report.json'}"
+            f"labels: {out_dir / 'labels.json'}, dataset: {out_dir / 'final-dataset.json'} and "
+            f"{out_dir / 'dataset'}/ ({out_dir / 'dataset-stats.png'}), report: {out_dir / 'report.json'}"
         )
