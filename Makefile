@@ -52,4 +52,4 @@ bench: setup
 	$(BIN)/python -m bench.capture
 
 clean:
-	rm -rf $(VENV) extension/node_modules tinyweb-data tinyweb-demo-data tinyweb-demo-build tinyweb-build .pytest_cache .ruff_cache
+	rm -rf $(VENV) extension/node_modules tinyweb-data tinyweb-demo-data tinyweb-demo-build tinyweb-demo-run tinyweb-build .pytest_cache .ruff_cache

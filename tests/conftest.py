@@ -124,3 +124,29 @@ def demo_build(demo_store, tmp_path_factory):
     out = tmp_path_factory.mktemp("build")
     summary = build(demo_store, out, BuildOptions(max_tokens=0, num_proc=2))
     return out, summary
+
+
+def tiny_llama(tok, folder: Path | None = None, **overrides):
+    """A random Llama small enough to train in milliseconds, for `tok`'s vocabulary; saved with the tokenizer
+    like a real model folder when `folder` is given. Real model code, random weights (seed 0)."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    settings = {
+        "vocab_size": len(tok),
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "max_position_embeddings": 2048,
+        "bos_token_id": tok.bos_token_id,
+        "eos_token_id": tok.eos_token_id,
+        "pad_token_id": tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id,
+    }
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(**(settings | overrides)))
+    if folder is not None:
+        model.save_pretrained(folder)
+        tok.save_pretrained(folder)
+    return model

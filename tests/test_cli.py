@@ -83,9 +83,11 @@ def test_crawl_without_seeds_is_a_usage_error(tmp_path):
 
 
 def test_demo_crawls_the_example_site(tmp_path):
-    result = CliRunner().invoke(main, ["demo", "--data", str(tmp_path)])
+    data, out = tmp_path / "data", tmp_path / "out"
+    result = CliRunner().invoke(main, ["demo", "--data", str(data), "--out", str(out), "--no-train"])
     assert result.exit_code == 0, result.output
-    with Store(tmp_path) as store:
+    assert (out / "final-dataset.json").is_file() and "generated" not in result.output
+    with Store(data) as store:
         titles = {s.title for s in store.iter_snapshots()}
     assert len(titles) >= 11
     assert any("Crumb" in t for t in titles) and any("quillctl" in t for t in titles)

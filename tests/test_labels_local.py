@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import tiny_llama
 from tinyweb.build.labelers import MAX_LABEL_WORDS, LabelFailure, LabelInput, is_boilerplate
 from tinyweb.build.labelers.local import LocalLabeler, first_sentence, lead
 from tinyweb.models import ModelError, load_causal_lm, tokenizer
@@ -51,26 +52,8 @@ PAGES = [BAKERY, PORTFOLIO, DASHBOARD]
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A random two-layer Llama with SmolLM2's tokenizer and chat template, saved like a real model folder."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
     folder = tmp_path_factory.mktemp("tiny-llama")
-    tok = tokenizer()
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-    )
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tok.save_pretrained(folder)
+    tiny_llama(tokenizer(), folder)
     return folder
 
 

@@ -264,21 +264,27 @@ def export(data_dir: Path | None, output: Path) -> None:
 @click.option(
     "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Build directory."
 )
+@click.option("--run", "run_dir", type=click.Path(file_okay=False, path_type=Path), help="Training run folder.")
 @click.option("--port", default=0, help="Port for the example site (default: any free port).")
+@click.option("--no-train", is_flag=True, help="Stop after the build: no training, no generation.")
 @handle_errors
-def demo(data_dir: Path | None, out_dir: Path | None, port: int) -> None:
+def demo(data_dir: Path | None, out_dir: Path | None, run_dir: Path | None, port: int, no_train: bool) -> None:
     """The pipeline on the example site that ships with tinyweb: serve it on 127.0.0.1, crawl it, build the
-    semantic CSS framework, pages, labels and prompt dataset, and verify the pages in Chromium.
+    semantic CSS framework, pages, labels and prompt dataset, verify the pages in Chromium, then train
+    SmolLM2 a few steps on the dataset and generate and screenshot a page with it.
 
-    Without --data/--out the demo starts fresh in ./tinyweb-demo-data and ./tinyweb-demo-build every time.
+    Without --data/--out/--run the demo starts fresh in ./tinyweb-demo-data, ./tinyweb-demo-build and
+    ./tinyweb-demo-run every time.
     """
-    from tinyweb.demo import DEFAULT_DATA, DEFAULT_OUT, run_demo
+    from tinyweb.demo import DEFAULT_DATA, DEFAULT_OUT, DEFAULT_RUN, run_demo
 
     if data_dir is None:
         shutil.rmtree(DEFAULT_DATA, ignore_errors=True)
     if out_dir is None:
         shutil.rmtree(DEFAULT_OUT, ignore_errors=True)
-    run_demo(data_dir or DEFAULT_DATA, out_dir or DEFAULT_OUT, port, out, console)
+    if run_dir is None:
+        shutil.rmtree(DEFAULT_RUN, ignore_errors=True)
+    run_demo(data_dir or DEFAULT_DATA, out_dir or DEFAULT_OUT, run_dir or DEFAULT_RUN, port, out, console, not no_train)
 
 
 # --- build: clean → topics → framework → convert ---------------------------------------------------------------
@@ -591,6 +597,192 @@ def prompts(out_dir: Path, max_tokens: int, validation_share: float) -> None:
     section = run_prompts(out_dir, _build_options(max_tokens, validation_share=validation_share))
     print_build({"prompts": section}, out_dir)
     out.print(f"dataset: {out_dir / 'final-dataset.json'}, {out_dir / 'dataset'}/, {out_dir / 'dataset-stats.png'}")
+
+
+# --- learn: model, train, generate, evaluate -------------------------------------------------------------
+
+
+@main.group()
+def model() -> None:
+    """Base models and trained runs as plain model folders."""
+
+
+@model.command("prepare")
+@click.option("--base-model", default="smollm2-135m", show_default=True, help="A known base model name.")
+@handle_errors
+def model_prepare(base_model: str) -> None:
+    """Convert a base model once into a safetensors folder in the cache (SmolLM2: from the GGUF in its wheel)."""
+    from tinyweb.learn.runs import resolve_base_model
+    from tinyweb.models import BASE_MODELS
+
+    if base_model not in BASE_MODELS:
+        raise UsageError(f"unknown base model {base_model!r}: known are {', '.join(BASE_MODELS)}")
+    console.print(f"preparing {base_model} (converted once, then reused)")
+    out.print(f"{base_model}: {resolve_base_model(base_model)}")
+
+
+@model.command("export")
+@click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path), help="New folder.")
+@handle_errors
+def model_export(run_dir: Path, output: Path) -> None:
+    """Merge a run's LoRA into a standalone model folder that plain transformers loads."""
+    from tinyweb.learn.runs import export_model
+
+    out.print(f"merged model: {export_model(run_dir, output)}")
+
+
+@main.command(name="train")
+@click.option(
+    "--dataset",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("tinyweb-build/dataset"),
+    show_default=True,
+    help="The prompt dataset (OUT/dataset from `tinyweb prompts`).",
+)
+@click.option("--base-model", default="smollm2-135m", show_default=True, help="smollm2-135m or a model folder.")
+@click.option("--output", required=True, type=click.Path(file_okay=False, path_type=Path), help="runs/NAME")
+@click.option("--max-steps", default=-1, show_default=True, help="Optimizer steps (-1: as many as --epochs take).")
+@click.option("--epochs", default=3.0, show_default=True)
+@click.option("--lora-r", default=16, show_default=True)
+@click.option("--lora-alpha", default=32, show_default=True)
+@click.option("--lora-dropout", default=0.05, show_default=True)
+@click.option("--max-length", default=2048, show_default=True, help="Tokens per sequence (pages never cut).")
+@click.option("--lr", default=2e-4, show_default=True, help="Learning rate.")
+@click.option("--batch-size", default=1, show_default=True, help="Sequences per device per step.")
+@click.option("--grad-accum", default=4, show_default=True, help="Gradient accumulation steps.")
+@click.option("--packing/--no-packing", default=True, show_default=True, help="Pack pages into sequences.")
+@click.option("--pad-to-max-length", is_flag=True, help="With --no-packing: pad every sequence to --max-length.")
+@click.option("--eval-steps", default=0, show_default=True, help="Validate every N steps (0: four times).")
+@click.option("--save-steps", default=50, show_default=True, help="Checkpoint every N steps.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--resume", is_flag=True, help="Continue the run in --output from its latest checkpoint.")
+@handle_errors
+def train_command(dataset: Path, output: Path, resume: bool, **options: Any) -> None:
+    """LoRA-fine-tune a small causal LM on the prompt dataset (loss on the page only)."""
+    from accelerate import PartialState
+
+    from tinyweb.learn.train import TrainConfig, train
+
+    config = TrainConfig(dataset=str(dataset), output=str(output), **options)
+    summary = train(config, resume=resume)
+    if PartialState().is_main_process:  # under `accelerate launch`, one process reports
+        print_train(summary, output)
+
+
+def print_train(summary: dict[str, Any], output: Path) -> None:
+    table = Table(title=f"train {output}/", show_header=False)
+    table.add_column("what")
+    table.add_column("figure", justify="right")
+    table.add_row("steps / epochs", f"{summary['steps']} / {summary['epochs']}")
+    table.add_row("pages (train / validation)", f"{summary['train_pages']} / {summary['validation_pages']}")
+    left_out = summary["left_out_too_long"]
+    if left_out["train"] or left_out["validation"]:
+        table.add_row("left out, longer than --max-length", f"{left_out['train']} / {left_out['validation']}")
+    table.add_row("training loss", f"{summary['train_loss']:.4f}")
+    if summary["eval_loss"] is not None:
+        table.add_row("validation loss", f"{summary['eval_loss']:.4f}")
+    table.add_row("non-padding tokens / s", f"{summary['tokens_per_second']:,}")
+    out.print(table)
+    out.print(f"adapter: {output / 'adapter'}/, loss curve: {output / 'loss.png'}, metrics: {output / 'metrics.json'}")
+
+
+def generation_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--max-new-tokens", default=1024, show_default=True, help="The longest page, in tokens."),
+        click.option("--temperature", default=0.0, show_default=True, help="0: greedy; above: sampling."),
+        click.option("--top-p", default=0.95, show_default=True, help="Nucleus sampling (temperature > 0)."),
+        click.option("--seed", default=0, show_default=True),
+        click.option("--repetition-penalty", default=1.1, show_default=True, help="On generated tokens only."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+@main.command(name="generate")
+@click.argument("prompt")
+@click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="runs/NAME")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("page.html"))
+@click.option("--screenshot", type=click.Path(dir_okay=False, path_type=Path), help="Also render it to this PNG.")
+@generation_options
+@handle_errors
+def generate_command(prompt: str, run_dir: Path, output: Path, screenshot: Path | None, **options: Any) -> None:
+    """Write the page a trained run makes for PROMPT ("a landing page for a bakery"), with the framework."""
+    from tinyweb.learn.generate import GenerateOptions, generate
+
+    console.print(f"[bold]generate[/] with {run_dir} …")
+    report = generate(run_dir, prompt, output, screenshot, GenerateOptions(**options))
+    state = "a complete document" if report["complete"] else "[yellow]no closing </html>[/] (raise --max-new-tokens)"
+    out.print(f"{report['output']}: {state}, {report['new_tokens']} tokens in {report['seconds']:.1f} s")
+    if report["unknown_classes"]:
+        unknown = ", ".join(report["unknown_classes"][:10])
+        out.print(f"classes the framework lacks ({len(report['unknown_classes'])}): {escape(unknown)}")
+    if report["screenshot"]:
+        out.print(f"screenshot: {report['screenshot']}")
+
+
+@main.command(name="evaluate")
+@click.option("--run", "run_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="runs/NAME")
+@click.option(
+    "--prompts",
+    "prompts_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Requests to try: one per line, or a JSON list.",
+)
+@click.option("--split", type=click.Choice(["validation"]), help="Use the labels of the dataset's validation split.")
+@click.option("--dataset", type=click.Path(file_okay=False, path_type=Path), help="With --split (default: the run's).")
+@click.option("--limit", default=20, show_default=True, help="At most this many prompts.")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), help="Default: RUN/evaluation.")
+@generation_options
+@handle_errors
+def evaluate_command(
+    run_dir: Path,
+    prompts_file: Path | None,
+    split: str | None,
+    dataset: Path | None,
+    limit: int,
+    output: Path | None,
+    **options: Any,
+) -> None:
+    """Base model and tuned model side by side on the same requests: a JSON report and a contact sheet."""
+    from tinyweb.learn.evaluate import evaluate, read_prompts, validation_prompts
+    from tinyweb.learn.generate import GenerateOptions
+    from tinyweb.learn.runs import read_run_config
+
+    if (prompts_file is None) == (split is None):
+        raise UsageError("give either --prompts FILE or --split validation")
+    if prompts_file is not None:
+        prompts = read_prompts(prompts_file)[:limit]
+    else:
+        prompts = validation_prompts(dataset or Path(read_run_config(run_dir)["config"]["dataset"]), limit)
+    target = output or run_dir / "evaluation"
+    with Progress(
+        TextColumn("[bold]evaluate"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
+        task = bar.add_task("", total=4 * len(prompts))
+        report = evaluate(run_dir, prompts, target, GenerateOptions(**options), lambda n: bar.advance(task, n))
+    print_evaluation(report, target)
+
+
+def print_evaluation(report: dict[str, Any], target: Path) -> None:
+    table = Table(title=f"evaluate {report['run']} ({len(report['prompts'])} prompts)")
+    table.add_column("metric")
+    for name in report["summary"]:
+        table.add_column(name, justify="right")
+    rows = [
+        ("complete documents", "complete", "{:.0%}"),
+        ("HTML parse errors per page", "parse_errors", "{:.1f}"),
+        ("class names in the framework", "class_validity", "{:.0%}"),
+        ("renders non-blank", "renders_non_blank", "{:.0%}"),
+        ("prompt ↔ page text similarity", "prompt_similarity", "{:.3f}"),
+        ("repeated 4-grams", "repetition_rate", "{:.1%}"),
+    ]
+    for title, key, fmt in rows:
+        values = [report["summary"][name].get(key) for name in report["summary"]]
+        table.add_row(title, *("—" if v is None else fmt.format(v) for v in values))
+    out.print(table)
+    out.print(f"report: {target / 'evaluation.json'}, contact sheet: {target / 'contact-sheet.png'}")
 
 
 @main.command()

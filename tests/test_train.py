@@ -1,0 +1,228 @@
+"""Training with real model code: a tiny random Llama with a small BPE vocabulary (fast), and real SmolLM2 (slow)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+from datasets import Dataset, DatasetDict
+
+from tests.conftest import tiny_llama
+from tinyweb.build.dataset import prompt_text
+from tinyweb.cli import main
+from tinyweb.errors import UsageError
+from tinyweb.learn.data import IGNORE, PackedCollator, pack, packed_rows, tokenize
+from tinyweb.learn.runs import load_run, read_run_config
+from tinyweb.learn.train import TrainConfig, train
+
+TOPICS = ["bakery", "studio", "docs"]
+CSS = ".bakery-hero{color:#333}\n.studio-card{padding:8px}\n.docs-code{font-family:monospace}\n"
+
+
+def page(n: int) -> dict:
+    topic = TOPICS[n % 3]
+    label = f"A {topic} page number {n} with a hero and {n % 4 + 1} cards"
+    cards = "".join(f'<div class="{topic}-card">card {i}</div>' for i in range(n % 4 + 1))
+    html = (
+        '<!DOCTYPE html>\n<html><head><link rel="stylesheet" href="../semantic-css-framework.css"></head>'
+        f'<body><h1 class="{topic}-hero">{topic} {n}</h1>{cards}</body></html>'
+    )
+    prompt = prompt_text(label)
+    return {
+        "id": f"{n:032x}",
+        "url": f"http://127.0.0.1/{n}",
+        "topic": topic,
+        "label": label,
+        "label_source": "extractive",
+        "prompt": prompt,
+        "completion": html,
+        "text": prompt + html,
+        "n_tokens": 0,
+    }
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A build folder with a small prompt dataset and its framework, and a tiny random Llama base model
+    whose BPE vocabulary is trained on that dataset (so a step takes milliseconds, not seconds)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    root = tmp_path_factory.mktemp("tiny")
+    rows = [page(n) for n in range(15)]
+    (root / "build").mkdir()
+    (root / "build" / "semantic-css-framework.css").write_text(CSS, encoding="utf-8")
+    DatasetDict({"train": Dataset.from_list(rows[:12]), "validation": Dataset.from_list(rows[12:])}).save_to_disk(
+        str(root / "build" / "dataset")
+    )
+
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400, special_tokens=["<|endoftext|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    bpe.train_from_iterator([r["text"] for r in rows], trainer)
+    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|endoftext|>", pad_token="<|endoftext|>")
+    tiny_llama(tok, root / "base", max_position_embeddings=1024)
+    return root
+
+
+def config(tiny: Path, out: Path, **options) -> TrainConfig:
+    base = {"max_steps": 4, "max_length": 512, "grad_accum": 1, "batch_size": 2, "lr": 5e-3, "save_steps": 2}
+    return TrainConfig(
+        dataset=str(tiny / "build" / "dataset"), output=str(out), base_model=str(tiny / "base"), **(base | options)
+    )
+
+
+def test_loss_only_on_the_completion(tiny):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(tiny / "base"))
+    rows = [page(1), page(2)]
+    examples, too_long = tokenize(rows, tok, 512)
+    assert too_long == 0
+    for row, example in zip(rows, examples, strict=True):
+        prompt_len = len(tok(row["prompt"], add_special_tokens=False)["input_ids"])
+        assert example.labels[:prompt_len] == [IGNORE] * prompt_len
+        assert IGNORE not in example.labels[prompt_len:]
+        assert tok.decode(example.labels[prompt_len:]) == row["completion"] + "<|endoftext|>"
+        assert example.input_ids[prompt_len:] == example.labels[prompt_len:]
+    short, dropped = tokenize(rows, tok, 20)
+    assert short == [] and dropped == 2  # never truncated: left out
+
+
+def test_packing_never_attends_across_documents(tiny):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(tiny / "base"))
+    model = AutoModelForCausalLM.from_pretrained(str(tiny / "base")).eval()
+    examples, _ = tokenize([page(n) for n in range(6)], tok, 512)
+    lengths = [len(e.input_ids) for e in examples]
+    bins = pack(lengths, 300)
+    assert sorted(i for b in bins for i in b) == list(range(6))
+    assert all(sum(lengths[i] for i in b) <= 300 for b in bins) and len(bins) < 6
+    rows = packed_rows(examples, 300)
+    batch = PackedCollator(tok.pad_token_id)(rows[:2])
+    batch.pop("real_tokens")
+    with torch.no_grad():
+        packed = model(**{k: v for k, v in batch.items() if k != "labels"}).logits
+        for row_index, members in enumerate(bins[:2]):
+            start = 0
+            for i in members:
+                alone = model(torch.tensor([examples[i].input_ids])).logits[0]
+                n = len(examples[i].input_ids)
+                assert torch.allclose(packed[row_index, start : start + n], alone, atol=1e-5)
+                start += n
+
+
+def test_training_logs_loss_changes_lora_and_saves_an_adapter_that_reloads(tiny, tmp_path):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    summary = train(config(tiny, tmp_path / "run"))
+    losses = [e["loss"] for e in summary["log"] if "loss" in e]
+    assert len(losses) == 4 and all(loss > 0 for loss in losses)
+    assert any("eval_loss" in e for e in summary["log"]) and summary["eval_loss"] > 0
+    assert summary["non_padding_tokens"] > 0 and summary["tokens_per_second"] > 0
+    run = tmp_path / "run"
+    assert (run / "semantic-css-framework.css").read_text() == CSS and (run / "loss.png").stat().st_size > 1000
+    meta = read_run_config(run)
+    assert meta["status"] == "finished" and meta["dtype"] == "float32" and meta["config"]["lora_r"] == 16
+
+    loaded = load_run(run)
+    lora_b = [p for n, p in loaded.model.named_parameters() if "lora_B" in n]
+    assert lora_b and any(p.abs().sum() > 0 for p in lora_b)  # LoRA B starts at zero: training moved it
+    assert loaded.classes == {"bakery-hero", "studio-card", "docs-code"}
+    ids = torch.tensor([loaded.tokenizer("<!DOCTYPE html><html>", add_special_tokens=False)["input_ids"]])
+    again = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(str(tiny / "base")), str(run / "adapter"))
+    with torch.no_grad():
+        assert torch.equal(loaded.model(ids).logits, again.eval()(ids).logits)
+        merged = load_run(run, merge=True).model(ids).logits
+        assert torch.allclose(merged, loaded.model(ids).logits, atol=1e-5)
+
+
+def test_resume_continues_from_the_checkpoint(tiny, tmp_path):
+    """A run stopped after its step-2 checkpoint (the later checkpoint removed, as if it crashed) and resumed
+    trains steps 3 and 4 exactly as the run that never stopped."""
+    import shutil
+
+    run = tmp_path / "run"
+    straight = train(config(tiny, run, max_steps=4, save_steps=2))
+    shutil.rmtree(run / "checkpoints" / "checkpoint-4")
+    resumed = train(config(tiny, run, max_steps=4, save_steps=2), resume=True)
+    assert resumed["steps"] == 4
+    tail = [(e["step"], e["loss"]) for e in resumed["log"] if "loss" in e and e["step"] > 2]
+    expected = [(e["step"], e["loss"]) for e in straight["log"] if "loss" in e and e["step"] > 2]
+    assert [s for s, _ in tail] == [3, 4] and [s for s, _ in expected] == [3, 4]
+    assert [loss for _, loss in tail] == pytest.approx([loss for _, loss in expected], rel=1e-5)
+
+
+def test_bad_runs_are_clear_errors(tiny, tmp_path):
+    with pytest.raises(UsageError, match="not a prompt dataset"):
+        train(TrainConfig(dataset=str(tmp_path), output=str(tmp_path / "r"), base_model=str(tiny / "base")))
+    with pytest.raises(UsageError, match="neither a known model"):
+        train(TrainConfig(dataset=str(tiny / "build" / "dataset"), output=str(tmp_path / "r"), base_model="nope"))
+    with pytest.raises(UsageError, match="nothing to resume"):
+        train(config(tiny, tmp_path / "new"), resume=True)
+    train(config(tiny, tmp_path / "done", max_steps=1))
+    with pytest.raises(UsageError, match="already holds a run"):
+        train(config(tiny, tmp_path / "done", max_steps=1))
+    with pytest.raises(UsageError, match="max_length"):
+        train(config(tiny, tmp_path / "done", max_steps=2, max_length=256), resume=True)
+    with pytest.raises(UsageError, match="longer than --max-length 16"):
+        train(config(tiny, tmp_path / "short", max_length=16))
+    result = CliRunner().invoke(main, ["train", "--dataset", str(tmp_path), "--output", str(tmp_path / "x")])
+    assert result.exit_code == 2 and "not a prompt dataset" in result.output and "Traceback" not in result.output
+
+
+def test_padded_baseline_trains_too(tiny, tmp_path):
+    summary = train(config(tiny, tmp_path / "padded", packing=False, max_steps=2))
+    assert summary["steps"] == 2 and summary["sequences"] == 12 and not summary["packing"]
+
+
+@pytest.mark.slow
+def test_two_processes_match_one_with_doubled_accumulation(tiny, tmp_path):
+    """`accelerate launch` with 2 CPU processes (batch 1 each) gives the losses of 1 process with batch 1 and
+    gradient accumulation 2: the same global batches, the same updates."""
+    common = [
+        "train", "--dataset", str(tiny / "build" / "dataset"), "--base-model", str(tiny / "base"),
+        "--max-steps", "3", "--max-length", "512", "--batch-size", "1", "--lr", "5e-3", "--lora-dropout", "0",
+        "--save-steps", "100",
+    ]  # fmt: skip
+    env = os.environ | {"OMP_NUM_THREADS": "1"}
+    # --multi_gpu is accelerate's data-parallel launcher (torchrun); without GPUs the processes talk over gloo.
+    accelerate = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2"]
+    accelerate += ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "tinyweb"]
+    two = subprocess.run(
+        [*accelerate, *common, "--grad-accum", "1", "--output", str(tmp_path / "two")],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert two.returncode == 0, two.stderr[-3000:]
+    one = subprocess.run(
+        [sys.executable, "-m", "tinyweb", *common, "--grad-accum", "2", "--output", str(tmp_path / "one")],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert one.returncode == 0, one.stderr[-3000:]
+    losses = {}
+    for name in ("one", "two"):
+        metrics = json.loads((tmp_path / name / "metrics.json").read_text())
+        losses[name] = [e["loss"] for e in metrics["log"] if "loss" in e]
+        assert metrics["processes"] == (2 if name == "two" else 1)
+    assert len(losses["one"]) == 3 and losses["two"] == pytest.approx(losses["one"], rel=1e-3)
+
+
+@pytest.mark.slow
+def test_real_smollm2_trains_a_step(tmp_path, demo_build):
+    """The real base model (converted from the GGUF once) on the demo's dataset, one step."""
+    out, _ = demo_build
+    summary = train(TrainConfig(dataset=str(out / "dataset"), output=str(tmp_path / "run"), max_steps=1, grad_accum=1))
+    assert summary["steps"] == 1 and summary["train_loss"] > 0
+    run = load_run(tmp_path / "run")
+    assert run.model.peft_config["default"].r == 16 and len(run.classes) > 50

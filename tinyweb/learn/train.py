@@ -1,0 +1,295 @@
+"""`tinyweb train`: LoRA fine-tuning of a small causal LM on the prompt dataset, with transformers' Trainer.
+
+- Loss on the completion only (the page), packed sequences that never attend across documents, or the
+  padded baseline with length-grouped batches (tinyweb.learn.data).
+- Validation loss every `eval_steps`; checkpoints every `save_steps` in runs/NAME/checkpoints, `--resume`
+  continues from the latest; the run's config in runs/NAME/run.json and a copy of the framework beside it.
+- fp32 on the CPU, bf16 on a GPU that has it, chosen automatically. Under `accelerate launch -m tinyweb train`
+  the same code runs data-parallel on several processes, GPUs or machines.
+- Speed is counted in non-padding tokens per second.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from tinyweb.errors import UsageError
+from tinyweb.learn.runs import (
+    ADAPTER_DIR,
+    CHECKPOINTS_DIR,
+    FRAMEWORK_CSS,
+    LOSS_PNG,
+    METRICS_FILE,
+    RUN_FILE,
+    resolve_base_model,
+)
+
+# What a resumed run must share with the run it continues; the rest (steps, epochs) may grow.
+FIXED_ON_RESUME = ("base_model", "dataset", "max_length", "lora_r", "lora_alpha", "packing", "batch_size", "grad_accum")
+
+
+@dataclass
+class TrainConfig:
+    dataset: str  # OUT/dataset, written by `tinyweb prompts`
+    output: str  # runs/NAME
+    base_model: str = "smollm2-135m"  # a name in tinyweb.models.BASE_MODELS or a local model folder
+    max_steps: int = -1  # -1: as many as `epochs` take
+    epochs: float = 3.0
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    max_length: int = 2048
+    lr: float = 2e-4
+    batch_size: int = 1
+    grad_accum: int = 4
+    packing: bool = True
+    pad_to_max_length: bool = False  # without packing: pad every sequence to max_length (the naive baseline)
+    warmup_ratio: float = 0.05
+    eval_steps: int = 0  # 0: about four evaluations over the run
+    save_steps: int = 50
+    logging_steps: int = 1
+    seed: int = 0
+
+    def check(self) -> None:
+        for name in ("lora_r", "lora_alpha", "max_length", "batch_size", "grad_accum", "save_steps", "logging_steps"):
+            if getattr(self, name) < 1:
+                raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+        if self.max_steps == 0 or self.max_steps < -1:
+            raise UsageError("--max-steps must be positive (or -1: let --epochs decide)")
+        if self.max_steps == -1 and self.epochs <= 0:
+            raise UsageError("--epochs must be positive")
+        if not 0 <= self.lora_dropout < 1 or self.lr <= 0:
+            raise UsageError("--lora-dropout must be in [0, 1) and --lr positive")
+
+
+def _load_dataset(path: Path) -> Any:
+    from datasets import DatasetDict, load_from_disk
+
+    if not (path / "dataset_dict.json").is_file():
+        raise UsageError(f"{path} is not a prompt dataset: run `tinyweb prompts` (or `tinyweb build`) first")
+    data = load_from_disk(str(path))
+    if not isinstance(data, DatasetDict) or "train" not in data or len(data["train"]) == 0:
+        raise UsageError(f"{path} has no training rows")
+    return data
+
+
+def _device() -> tuple[str, bool]:
+    """('cuda'|'cpu', bf16): bf16 only on a GPU that supports it, fp32 everywhere else."""
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda", torch.cuda.is_bf16_supported()
+    return "cpu", False
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _start_run(config: TrainConfig, resume: bool, is_main: bool) -> tuple[Path, dict[str, Any]]:
+    """The run folder: a new one, or the one to resume (its fixed settings must match)."""
+    folder = Path(config.output)
+    run_file = folder / RUN_FILE
+    if run_file.is_file():
+        previous = json.loads(run_file.read_text(encoding="utf-8"))
+        if not resume:
+            raise UsageError(f"{folder} already holds a run: pass --resume to continue it, or another --output")
+        changed = [k for k in FIXED_ON_RESUME if previous["config"].get(k) != getattr(config, k)]
+        if changed:
+            raise UsageError(f"--resume must keep the run's {', '.join(changed)} (see {run_file})")
+    elif resume:
+        raise UsageError(f"nothing to resume in {folder}: no {RUN_FILE}")
+    dataset = Path(config.dataset)
+    css = dataset.parent / FRAMEWORK_CSS
+    if not css.is_file():
+        raise UsageError(f"{css} is missing: the dataset must sit in the build folder that holds its framework")
+    import peft
+    import torch
+    import transformers
+
+    device, bf16 = _device()
+    meta = {
+        "base_model": config.base_model,
+        "max_length": config.max_length,
+        "config": asdict(config),
+        "base_model_folder": str(resolve_base_model(config.base_model)),
+        "device": device,
+        "dtype": "bfloat16" if bf16 else "float32",
+        "versions": {"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__},
+        "status": "training",
+    }
+    if is_main:
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(css, folder / FRAMEWORK_CSS)
+        _write_json(run_file, meta)
+    return folder, meta
+
+
+def _make_trainer_class() -> Any:
+    from transformers import Trainer
+
+    class TinywebTrainer(Trainer):
+        """Counts the non-padding tokens it trains on (the collators put the count in each batch)."""
+
+        real_tokens_seen = 0
+
+        def training_step(self, model: Any, inputs: dict[str, Any], num_items_in_batch: Any = None) -> Any:
+            self.real_tokens_seen += int(inputs["real_tokens"])
+            return super().training_step(model, inputs, num_items_in_batch)
+
+        def compute_loss(self, model: Any, inputs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+            inputs.pop("real_tokens", None)
+            return super().compute_loss(model, inputs, *args, **kwargs)
+
+    return TinywebTrainer
+
+
+def train(config: TrainConfig, resume: bool = False) -> dict[str, Any]:
+    """Train (or resume) the run; returns the summary also written to runs/NAME/metrics.json."""
+    import torch
+    from datasets import Dataset
+    from peft import LoraConfig, get_peft_model
+    from transformers import TrainingArguments
+
+    from tinyweb.learn.data import PackedCollator, PaddedCollator, packed_rows, single_rows, tokenize
+    from tinyweb.models import load_causal_lm
+
+    config.check()
+    data = _load_dataset(Path(config.dataset))
+    from accelerate import PartialState
+
+    state = PartialState(cpu=_device()[0] == "cpu")  # as the Trainer will: gloo between CPU processes
+    folder, meta = _start_run(config, resume, state.is_main_process)
+    model, tokenizer = load_causal_lm(meta["base_model_folder"])
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    train_examples, train_too_long = tokenize(list(data["train"]), tokenizer, config.max_length)
+    val_rows = list(data["validation"]) if "validation" in data else []
+    val_examples, val_too_long = tokenize(val_rows, tokenizer, config.max_length)
+    if not train_examples:
+        raise UsageError(f"every training page is longer than --max-length {config.max_length} tokens")
+
+    if config.packing:
+        train_set = Dataset.from_list(packed_rows(train_examples, config.max_length))
+        val_set = Dataset.from_list(packed_rows(val_examples, config.max_length)) if val_examples else None
+        collator: Any = PackedCollator(tokenizer.pad_token_id)
+    else:
+        train_set = Dataset.from_list(single_rows(train_examples))
+        val_set = Dataset.from_list(single_rows(val_examples)) if val_examples else None
+        collator = PaddedCollator(tokenizer.pad_token_id, config.max_length if config.pad_to_max_length else None)
+
+    torch.manual_seed(config.seed)
+    lora = LoraConfig(
+        task_type="CAUSAL_LM",
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules="all-linear",
+    )
+    model = get_peft_model(model, lora)
+    steps_per_epoch = math.ceil(len(train_set) / (config.batch_size * config.grad_accum * state.num_processes))
+    total_steps = config.max_steps if config.max_steps > 0 else math.ceil(steps_per_epoch * config.epochs)
+    eval_steps = config.eval_steps or max(1, total_steps // 4)
+    device, bf16 = meta["device"], meta["dtype"] == "bfloat16"
+    args = TrainingArguments(
+        output_dir=str(folder / CHECKPOINTS_DIR),
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.grad_accum,
+        learning_rate=config.lr,
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        lr_scheduler_type="cosine",
+        warmup_steps=math.ceil(total_steps * config.warmup_ratio),
+        logging_steps=config.logging_steps,
+        eval_strategy="steps" if val_set is not None else "no",
+        eval_steps=eval_steps,
+        save_strategy="steps",
+        save_steps=config.save_steps,
+        save_total_limit=2,
+        seed=config.seed,
+        data_seed=config.seed,
+        bf16=bf16,
+        use_cpu=device == "cpu",
+        report_to=[],
+        remove_unused_columns=False,
+        train_sampling_strategy="random" if config.packing else "group_by_length",
+        length_column_name="length",
+        dataloader_num_workers=0,
+        save_only_model=False,
+    )
+    trainer = _make_trainer_class()(
+        model=model, args=args, train_dataset=train_set, eval_dataset=val_set, data_collator=collator
+    )
+    checkpoint = None
+    if resume:
+        from transformers.trainer_utils import get_last_checkpoint
+
+        checkpoint = get_last_checkpoint(str(folder / CHECKPOINTS_DIR))
+        if checkpoint is None:
+            raise UsageError(f"nothing to resume: no checkpoint in {folder / CHECKPOINTS_DIR} yet")
+    start = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=checkpoint)
+    seconds = time.perf_counter() - start
+    final_eval = trainer.evaluate() if val_set is not None else {}
+    tokens = int(trainer.accelerator.reduce(torch.tensor(trainer.real_tokens_seen), reduction="sum"))
+    summary = {
+        "steps": trainer.state.global_step,
+        "epochs": round(trainer.state.epoch or 0, 3),
+        "train_loss": result.training_loss,
+        "eval_loss": final_eval.get("eval_loss"),
+        "train_pages": len(train_examples),
+        "validation_pages": len(val_examples),
+        "left_out_too_long": {"train": train_too_long, "validation": val_too_long},
+        "sequences": len(train_set),
+        "packing": config.packing,
+        "processes": state.num_processes,
+        "seconds": round(seconds, 2),
+        "non_padding_tokens": tokens,
+        "tokens_per_second": round(tokens / seconds, 1) if seconds else None,
+        "log": [entry for entry in trainer.state.log_history],
+    }
+    if trainer.is_world_process_zero():
+        model.save_pretrained(str(folder / ADAPTER_DIR))
+        tokenizer.save_pretrained(str(folder / ADAPTER_DIR))
+        _write_json(folder / METRICS_FILE, summary)
+        meta["status"] = "finished"
+        meta["steps"] = summary["steps"]
+        _write_json(folder / RUN_FILE, meta)
+        plot_losses(summary["log"], folder / LOSS_PNG)
+    return summary
+
+
+def plot_losses(log: list[dict[str, Any]], path: Path) -> None:
+    """Training loss per step and validation loss at each evaluation."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    train = [(e["step"], e["loss"]) for e in log if "loss" in e and "step" in e]
+    evals = [(e["step"], e["eval_loss"]) for e in log if "eval_loss" in e]
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    if train:
+        ax.plot(*zip(*train, strict=True), color="#3b6ea5", label="training loss")
+    if evals:
+        ax.plot(*zip(*evals, strict=True), "o-", color="#f0a030", label="validation loss")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss (completion tokens)")
+    ax.set_title("tinyweb train")
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def config_fields() -> list[str]:
+    return [f.name for f in fields(TrainConfig)]
