@@ -147,6 +147,16 @@ def test_training_logs_loss_changes_lora_and_saves_an_adapter_that_reloads(tiny,
         merged = load_run(run, merge=True).model(ids).logits
         assert torch.allclose(merged, loaded.model(ids).logits, atol=1e-5)
 
+    # exported: a plain transformers model folder, the framework beside it
+    result = CliRunner().invoke(main, ["model", "export", "--run", str(run), "-o", str(tmp_path / "export")])
+    assert result.exit_code == 0, result.output
+    plain = AutoModelForCausalLM.from_pretrained(str(tmp_path / "export")).eval()
+    assert not hasattr(plain, "peft_config") and (tmp_path / "export" / "semantic-css-framework.css").is_file()
+    with torch.no_grad():
+        assert torch.allclose(plain(ids).logits, merged, atol=1e-5)
+    again_export = CliRunner().invoke(main, ["model", "export", "--run", str(run), "-o", str(tmp_path / "export")])
+    assert again_export.exit_code == 2 and "not empty" in again_export.output
+
 
 def test_resume_continues_from_the_checkpoint(tiny, tmp_path):
     """A run stopped after its step-2 checkpoint (the later checkpoint removed, as if it crashed) and resumed
