@@ -15,6 +15,8 @@ from tinyweb.learn.evaluate import (
     base_instruction,
     class_validity,
     evaluate,
+    html5_errors,
+    is_end_of_input,
     parse_errors,
     read_prompts,
     renders_non_blank,
@@ -196,6 +198,9 @@ def test_screenshot_renders_the_page_with_its_framework_copy(tmp_path: Path) -> 
 def test_page_metrics_on_hand_written_pages(tmp_path: Path) -> None:
     assert parse_errors("<div><p>x</div></span>") > 0
     assert parse_errors(CLEAN_PAGE) == 0
+    cut = "<!DOCTYPE html><html><head><title>t</title></head><body><div><p>x"
+    assert parse_errors(cut) > 0 and all(is_end_of_input(code) for code in html5_errors(cut))
+    assert not all(is_end_of_input(code) for code in html5_errors("<div><p>x</div></span>"))
     assert repetition_rate("a b c d a b c d a b c d") > 0.3
     assert repetition_rate("one two three four five six") == 0.0
     assert repetition_rate("a b c") == 0.0

@@ -773,6 +773,7 @@ def print_evaluation(report: dict[str, Any], target: Path) -> None:
     rows = [
         ("complete documents", "complete", "{:.0%}"),
         ("HTML parse errors per page", "parse_errors", "{:.1f}"),
+        ("… not caused by stopping early", "parse_errors_before_end", "{:.1f}"),
         ("class names in the framework", "class_validity", "{:.0%}"),
         ("renders non-blank", "renders_non_blank", "{:.0%}"),
         ("prompt ↔ page text similarity", "prompt_similarity", "{:.3f}"),

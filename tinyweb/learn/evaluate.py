@@ -8,9 +8,10 @@ fill CLASS_NAME_TOKENS tokens, which keeps the base prompt under ~1 500 tokens.
 
 Metrics of one page (see `page_metrics`):
 - complete: the page was closed with </html>.
-- parse_errors: errors in the log of lxml's HTML parser (libxml2, recover=True) — html5lib is not installed
-  here. libxml2 ≥ 2.14 tokenizes like HTML5 and logs mismatched or stray end tags, not unknown elements; a page
-  cut off before </html> is not an error here (that is `complete`).
+- parse_errors: parse errors of the WHATWG HTML parsing algorithm (html5lib's error log): stray or misnested
+  end tags, a missing doctype, bad attributes, elements left open at the end…
+- parse_errors_before_end: the same without the errors that only say the input ended (open elements, a tag cut
+  mid-way): what the model wrote wrong, apart from stopping early, which `complete` already counts.
 - class_validity: the share of the distinct class names the page uses that the framework defines; None when
   the page uses no class at all. Such a page counts as 0 in the model's mean: it did not use the framework.
 - renders_non_blank: the screenshot, downscaled, has more than one colour (a channel spans more than
@@ -61,6 +62,7 @@ CELL_H = THUMB_H + CAPTION_H
 class PageMetrics:
     complete: bool
     parse_errors: int
+    parse_errors_before_end: int
     class_validity: float | None
     renders_non_blank: bool
     prompt_similarity: float
@@ -72,16 +74,26 @@ class PageMetrics:
 # --- metrics of one page --------------------------------------------------------------------------------------
 
 
-def parse_errors(html: str) -> int:
-    """Parse errors of the WHATWG HTML parsing algorithm (html5lib's error log): stray or misnested end tags,
-    unclosed elements at the end, bad attributes… A page can parse (every browser recovers) and still have many."""
+def html5_errors(html: str) -> list[str]:
+    """The error codes html5lib's parser logs while it builds the page, in order."""
     import html5lib
 
     if not html.strip():
-        return 0
+        return []
     parser = html5lib.HTMLParser(strict=False, namespaceHTMLElements=False)
     parser.parse(html)
-    return len(parser.errors)
+    return [code for _, code, _ in parser.errors]
+
+
+def parse_errors(html: str) -> int:
+    """Parse errors of the WHATWG HTML parsing algorithm: stray or misnested end tags, elements still open at
+    the end, bad attributes… A page can parse (every browser recovers) and still have many."""
+    return len(html5_errors(html))
+
+
+def is_end_of_input(code: str) -> bool:
+    """An error that only says the input ended: `eof-in-…`, `…-but-got-eof`."""
+    return code.startswith("eof-") or code.endswith("-but-got-eof")
 
 
 def class_validity(html: str, classes: set[str]) -> float | None:
@@ -307,11 +319,13 @@ def _write_and_render(
 
 def _metrics(pages: list[Generated], pngs: list[Path | None], classes: set[str]) -> list[PageMetrics]:
     texts = [visible_text(page.html) for page in pages]
+    errors = [html5_errors(page.html) for page in pages]
     similarity = prompt_similarities([(page.label, text) for page, text in zip(pages, texts, strict=True)])
     return [
         PageMetrics(
             complete=page.complete,
-            parse_errors=parse_errors(page.html),
+            parse_errors=len(errors[i]),
+            parse_errors_before_end=sum(not is_end_of_input(code) for code in errors[i]),
             class_validity=class_validity(page.html, classes),
             renders_non_blank=renders_non_blank(png),
             prompt_similarity=round(score, 4),
@@ -319,7 +333,7 @@ def _metrics(pages: list[Generated], pngs: list[Path | None], classes: set[str])
             new_tokens=page.new_tokens,
             seconds=round(page.seconds, 3),
         )
-        for page, png, score in zip(pages, pngs, similarity, strict=True)
+        for i, (page, png, score) in enumerate(zip(pages, pngs, similarity, strict=True))
     ]
 
 
@@ -335,6 +349,7 @@ def summarize(metrics: list[PageMetrics]) -> dict[str, Any]:
         "pages": n,
         "complete": mean([float(m.complete) for m in metrics]),
         "parse_errors": mean([m.parse_errors for m in metrics]),
+        "parse_errors_before_end": mean([m.parse_errors_before_end for m in metrics]),
         "class_validity": mean([m.class_validity or 0.0 for m in metrics]),
         "pages_without_classes": sum(m.class_validity is None for m in metrics),
         "renders_non_blank": mean([float(m.renders_non_blank) for m in metrics]),

@@ -212,6 +212,7 @@ def train(config: TrainConfig, resume: bool = False) -> dict[str, Any]:
         logging_steps=config.logging_steps,
         eval_strategy="steps" if val_set is not None else "no",
         eval_steps=eval_steps,
+        eval_on_start=val_set is not None and not resume,  # the base model's validation loss: step 0 of the plot
         save_strategy="steps",
         save_steps=config.save_steps,
         save_total_limit=2,
