@@ -287,6 +287,27 @@ def demo(data_dir: Path | None, out_dir: Path | None, run_dir: Path | None, port
     run_demo(data_dir or DEFAULT_DATA, out_dir or DEFAULT_OUT, run_dir or DEFAULT_RUN, port, out, console, not no_train)
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback only by default).")
+@click.option("--port", default=8765, show_default=True, help="Port to listen on.")
+@data_option
+@click.option("--allow-remote", is_flag=True, help="Allow a non-loopback --host: other machines could reach it.")
+@handle_errors
+def serve(host: str, port: int, data_dir: Path | None, allow_remote: bool) -> None:
+    """Run the ingest server the browser extension sends snapshots to; prints the URL and pairing token."""
+    from aiohttp import web
+
+    from tinyweb_server import ServerConfig, init_app
+    from tinyweb_server.keys import TOKEN_KEY
+
+    config = ServerConfig(data_dir=data_dir or default_data_dir(), host=host, port=port, allow_remote=allow_remote)
+    app = init_app(config)
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
+    out.print(f"tinyweb server on [bold]{url}[/] (data: {config.data_dir})")
+    out.print(f"pairing token: [bold]{app[TOKEN_KEY]}[/]")
+    web.run_app(app, host=host, port=port, print=None, access_log=None)
+
+
 # --- build: clean → topics → framework → convert ---------------------------------------------------------------
 
 

@@ -93,6 +93,28 @@ class StoredLabel:
 
 
 @dataclass(frozen=True)
+class SnapshotRow:
+    """What a listing shows of a stored snapshot, without loading its record."""
+
+    id: str
+    url: str
+    title: str
+    domain: str
+    source: str
+    captured_at: str
+    stored_at: str
+    html_bytes: int
+
+
+@dataclass(frozen=True)
+class SnapshotStats:
+    count: int
+    html_bytes: int
+    domains: int
+    top_domains: list[tuple[str, int]]
+
+
+@dataclass(frozen=True)
 class CrawlPage:
     url: str
     depth: int
@@ -198,6 +220,27 @@ class Store:
             snap = self.get(snapshot_id)
             if snap is not None:
                 yield snap
+
+    def rows(self, limit: int, offset: int = 0) -> list[SnapshotRow]:
+        """One page of snapshot rows, most recently stored first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, url, title, domain, source, captured_at, stored_at, html_bytes FROM snapshots "
+                "ORDER BY stored_at DESC, rowid DESC LIMIT ? OFFSET ?",
+                (limit, offset),
+            )
+            return [SnapshotRow(*row) for row in rows]
+
+    def stats(self, top: int = 10) -> SnapshotStats:
+        """How many snapshots, their HTML bytes, how many domains, and the `top` domains by snapshot count."""
+        with self._lock:
+            count, size, domains = self._db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(html_bytes), 0), COUNT(DISTINCT domain) FROM snapshots"
+            ).fetchone()
+            top_rows = self._db.execute(
+                "SELECT domain, COUNT(*) AS n FROM snapshots GROUP BY domain ORDER BY n DESC, domain LIMIT ?", (top,)
+            ).fetchall()
+        return SnapshotStats(count, size, domains, [(d, n) for d, n in top_rows])
 
     # --- labels -----------------------------------------------------------------------------------
 

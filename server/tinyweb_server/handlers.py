@@ -1,0 +1,156 @@
+"""The route handlers: parse the request, call the store (off the event loop), answer a model."""
+
+from __future__ import annotations
+
+import asyncio
+from importlib.metadata import PackageNotFoundError, version
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from tinyweb.snapshot import Snapshot
+from tinyweb_server.keys import CONFIG_KEY, STORE_KEY, WRITER_KEY
+from tinyweb_server.middlewares import ApiError
+from tinyweb_server.models import (
+    DeleteResult,
+    DomainCount,
+    Health,
+    IngestResult,
+    SnapshotPage,
+    Stats,
+)
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500  # one listing stays a small response
+MAX_IDEMPOTENCY_KEY = 255  # characters; the extension sends a UUID
+# A stored page may show its images, styles and fonts but never run a script or submit a form.
+SNAPSHOT_CSP = "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline' *; font-src * data:"
+
+routes = web.RouteTableDef()
+SNAPSHOT_PATH = "/api/snapshots/{id:[0-9a-f]{32}}"
+
+
+def reply(model: BaseModel, status: int = 200) -> web.Response:
+    return web.json_response(text=model.model_dump_json(), status=status)
+
+
+def validation_details(exc: ValidationError) -> list[dict]:
+    return [
+        {"loc": list(err["loc"]), "msg": err["msg"], "type": err["type"]}
+        for err in exc.errors(include_url=False, include_context=False, include_input=False)
+    ]
+
+
+async def read_snapshot(request: web.Request) -> Snapshot:
+    """The request body as a Snapshot, or the ApiError that says why not (413, 415, 400, 422)."""
+    limit = request.app[CONFIG_KEY].max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, f"body of {request.content_length} bytes is over the limit of {limit} bytes")
+    if request.content_type != "application/json":
+        raise ApiError(415, f"send the snapshot as application/json, not {request.content_type or 'nothing'}")
+    body = await request.read()  # aiohttp stops at client_max_size with 413 when there is no Content-Length
+    if not body:
+        raise ApiError(400, "empty body: send one Snapshot as JSON")
+    try:
+        return await asyncio.to_thread(Snapshot.model_validate_json, body)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        if any(err["type"] == "json_invalid" for err in errors):
+            raise ApiError(400, f"malformed JSON: {errors[0]['msg']}") from None
+        raise ApiError(422, "not a valid Snapshot record", validation_details(exc)) from None
+
+
+@routes.post("/api/snapshots")
+async def post_snapshot(request: web.Request) -> web.Response:
+    """Store one snapshot; answered only after it is committed. A duplicate gets 200 and the same id."""
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
+        raise ApiError(400, f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
+    snapshot = await read_snapshot(request)
+    snapshot_id, created = await request.app[WRITER_KEY].add(snapshot)
+    response = reply(IngestResult(id=snapshot_id, created=created), status=201 if created else 200)
+    response.headers["Location"] = f"/api/snapshots/{snapshot_id}"
+    if key is not None:
+        response.headers["Idempotency-Key"] = key  # the id is content-derived, so a retry is idempotent anyway
+    return response
+
+
+def page_arg(request: web.Request, name: str, default: int, low: int, high: int | None = None) -> int:
+    text = request.query.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ApiError(400, f"{name} must be an integer, not {text!r}") from None
+    if value < low or (high is not None and value > high):
+        bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+        raise ApiError(400, f"{name} must be {bounds}, not {value}")
+    return value
+
+
+@routes.get("/api/snapshots")
+async def list_snapshots(request: web.Request) -> web.Response:
+    """One page of snapshots, most recently stored first: ?limit=50&offset=0."""
+    limit = page_arg(request, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    offset = page_arg(request, "offset", 0, 0)
+    store = request.app[STORE_KEY]
+
+    def load() -> tuple[list, int]:
+        return store.rows(limit, offset), store.count()
+
+    items, total = await asyncio.to_thread(load)
+    next_offset = offset + len(items) if offset + len(items) < total else None
+    return reply(SnapshotPage(items=items, total=total, limit=limit, offset=offset, next_offset=next_offset))
+
+
+async def load_snapshot(request: web.Request) -> Snapshot:
+    snapshot_id = request.match_info["id"]
+    snapshot = await asyncio.to_thread(request.app[STORE_KEY].get, snapshot_id)
+    if snapshot is None:
+        raise ApiError(404, f"no snapshot {snapshot_id}")
+    return snapshot
+
+
+@routes.get(SNAPSHOT_PATH)
+async def get_snapshot(request: web.Request) -> web.Response:
+    """The whole stored record."""
+    return reply(await load_snapshot(request))
+
+
+@routes.get(SNAPSHOT_PATH + "/html")
+async def get_snapshot_html(request: web.Request) -> web.Response:
+    """The captured page itself, under a sandbox CSP: it renders, nothing in it runs."""
+    snapshot = await load_snapshot(request)
+    response = web.Response(text=snapshot.html, content_type="text/html", charset="utf-8")
+    response.headers["Content-Security-Policy"] = SNAPSHOT_CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@routes.delete(SNAPSHOT_PATH)
+async def delete_snapshot(request: web.Request) -> web.Response:
+    snapshot_id = request.match_info["id"]
+    if not await asyncio.to_thread(request.app[STORE_KEY].delete, snapshot_id):
+        raise ApiError(404, f"no snapshot {snapshot_id}")
+    return reply(DeleteResult(id=snapshot_id, deleted=True))
+
+
+@routes.get("/api/stats")
+async def stats(request: web.Request) -> web.Response:
+    figures = await asyncio.to_thread(request.app[STORE_KEY].stats)
+    top = [DomainCount(domain=d, count=n) for d, n in figures.top_domains]
+    return reply(Stats(count=figures.count, bytes=figures.html_bytes, domains=figures.domains, top_domains=top))
+
+
+def tinyweb_version() -> str:
+    try:
+        return version("tinyweb")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+@routes.get("/api/health")
+async def health(request: web.Request) -> web.Response:
+    return reply(Health(version=tinyweb_version()))
