@@ -116,6 +116,14 @@ def embedder() -> Any:
     return SentenceTransformer(str(minilm_path()), device="cpu")
 
 
+def embed(texts: Sequence[str]) -> Any:
+    """Unit-length MiniLM embeddings of `texts` (a numpy array, one row per text): dot products are cosines.
+    A progress bar shows for long inputs."""
+    return embedder().encode(
+        list(texts), batch_size=32, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=len(texts) > 64
+    )
+
+
 def smollm2_folder() -> Path:
     """SmolLM2-135M-Instruct as a plain safetensors folder (model, tokenizer, generation config) in the cache.
 

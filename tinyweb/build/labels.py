@@ -364,10 +364,7 @@ def quality(candidates: dict[str, dict[str, str]], gold: dict[str, str], embed: 
     import numpy as np
 
     if embed is None:
-        from tinyweb.models import embedder
-
-        def embed(texts: list[str]) -> Any:
-            return embedder().encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
+        from tinyweb.models import embed
 
     ids = sorted(gold)
     gold_vectors = np.asarray(embed([gold[i] for i in ids]))

@@ -321,12 +321,7 @@ def topics(pages: list[dict[str, Any]], embed: Any = None) -> TopicsResult:
     pages = sorted(pages, key=lambda p: p["id"])
     texts = [page_text(p) for p in pages]
     if embed is None:
-        from tinyweb.models import embedder
-
-        model = embedder()
-
-        def embed(batch: list[str]) -> np.ndarray:
-            return model.encode(batch, batch_size=32, normalize_embeddings=True, show_progress_bar=len(batch) > 64)
+        from tinyweb.models import embed
 
     embeddings = np.asarray(embed(texts), dtype=np.float64) if texts else np.zeros((0, 1))
     labels, k, score, samples = cluster(embeddings)

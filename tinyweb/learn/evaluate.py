@@ -144,15 +144,12 @@ def renders_non_blank(png: Path | None) -> bool:
 
 def prompt_similarities(pairs: list[tuple[str, str]]) -> list[float]:
     """MiniLM cosine similarity of each (request, page text); 0 for an empty page text."""
-    from tinyweb.models import embedder
+    from tinyweb.models import embed
 
-    texts = [text for _, text in pairs if text]
-    if not texts:
-        return [0.0] * len(pairs)
     with_text = [(label, text) for label, text in pairs if text]
-    vectors = embedder().encode(
-        [label for label, _ in with_text] + texts, normalize_embeddings=True, convert_to_numpy=True
-    )
+    if not with_text:
+        return [0.0] * len(pairs)
+    vectors = embed([label for label, _ in with_text] + [text for _, text in with_text])
     n = len(with_text)
     scores = iter(float((vectors[i] * vectors[n + i]).sum()) for i in range(n))
     return [next(scores) if text else 0.0 for _, text in pairs]

@@ -148,6 +148,11 @@ def _says_more(text: str, url: str) -> bool:
     return any(len(w) < 3 or w not in squashed_url for w in words)
 
 
+def _title_head(title: str) -> str:
+    """The title's first segment ("Album example" of "Album example · Bootstrap v5.2"), vendor words removed."""
+    return _clean(VENDOR.sub(" ", SEPARATORS.split(title or "")[0]))
+
+
 def _title_segments(title: str) -> list[str]:
     segments = [_clean(VENDOR.sub(" ", seg)) for seg in SEPARATORS.split(title or "")]
     return [s for s in segments if len(s) > 2 and _informative(s) and s.lower() not in GENERIC_SECTIONS]
@@ -193,7 +198,7 @@ def kind(page: LabelInput) -> str:
     primary = " ".join([page.title, where, first, page.description]).lower()
     outline = set(page.outline)
     words = len(page.text.split())
-    title = _clean(VENDOR.sub(" ", SEPARATORS.split(page.title or "")[0] if page.title else ""))
+    title = _title_head(page.title)
     if COMPONENTS.match(title):
         return "component showcase"
     if "sign-up form" in outline and (
@@ -281,7 +286,7 @@ def compose(page: LabelInput) -> str:
         what = f"{named} page for {_an(site)}"
         about = ""
     if what == "component showcase":
-        title = _clean(VENDOR.sub(" ", SEPARATORS.split(page.title)[0])).lower()
+        title = segments[0].lower()
         head = f"A page showcasing {title} designs" if title else "A page showcasing interface components"
     else:
         head = _an(what)
