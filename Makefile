@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := extension/node_modules/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint setup chromium bench clean
+.PHONY: demo test lint setup chromium extension bench clean
 
 demo: setup
 	$(BIN)/tinyweb demo
@@ -21,6 +21,9 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	cd extension && npx eslint .
+	# Mozilla's linter on the Firefox build (Chromium's build differs only in the manifest's background entry).
+	cd extension && node scripts/build.js --browser firefox --out dist && \
+		npx web-ext lint --source-dir dist/firefox --warnings-as-errors --output text
 
 setup: $(STAMP) $(NODE_STAMP) chromium
 
@@ -38,6 +41,10 @@ $(NODE_STAMP): extension/package.json extension/package-lock.json
 	cd extension && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The extension for each browser: extension/dist/<browser>/ (load unpacked) and a zip per browser.
+extension: $(NODE_STAMP)
+	cd extension && node scripts/build.js --zip
+
 # Debian's Chromium, driven by Playwright with executable_path: never `playwright install`.
 # fonts-liberation: the fonts the tests' fixture pages use.
 chromium:
@@ -52,4 +59,4 @@ bench: setup
 	$(BIN)/python -m bench.capture
 
 clean:
-	rm -rf $(VENV) extension/node_modules tinyweb-data tinyweb-demo-data tinyweb-demo-build tinyweb-demo-run tinyweb-build .pytest_cache .ruff_cache
+	rm -rf $(VENV) extension/node_modules extension/dist tinyweb-data tinyweb-demo-data tinyweb-demo-build tinyweb-demo-run tinyweb-build .pytest_cache .ruff_cache

@@ -20,7 +20,12 @@ module.exports = [
     },
   },
   {
-    files: ["eslint.config.js"],
+    // Chromium runs it as a service worker (importScripts); Firefox as an event page.
+    files: ["src/background.js"],
+    languageOptions: { globals: { ...globals.serviceworker } },
+  },
+  {
+    files: ["eslint.config.js", "scripts/**/*.js"],
     languageOptions: { sourceType: "commonjs", globals: { ...globals.node } },
   },
 ];

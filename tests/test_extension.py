@@ -1,0 +1,434 @@
+"""The browser extension in real Chromium, sending to a real `tinyweb serve` on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from aiohttp import ClientError, ClientSession
+from playwright.async_api import BrowserContext, Page, Worker, async_playwright, expect
+
+from tinyweb.capture.browser import CHROMIUM_ARGS, chromium_path
+
+EXTENSION = Path(__file__).resolve().parents[1] / "extension"
+WAIT_S = 60  # longest wait for something the extension does on its own (an alarm, an auto-capture)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServeProcess:
+    """`tinyweb serve` as its own process, started and stopped by the test."""
+
+    def __init__(self, data_dir: Path, port: int):
+        self.data_dir = data_dir
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen | None = None
+
+    async def start(self) -> ServeProcess:
+        cmd = [sys.executable, "-m", "tinyweb", "serve", "--port", str(self.port), "--data", str(self.data_dir)]
+        self.log = self.data_dir.parent / f"serve-{self.port}.log"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        async with ClientSession() as session:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"tinyweb serve exited: {self.log.read_text()}")
+                with contextlib.suppress(ClientError):
+                    async with session.get(f"{self.url}/api/health") as response:
+                        if response.status == 200:
+                            return self
+                await asyncio.sleep(0.1)
+        raise RuntimeError("tinyweb serve did not answer within 30 s")
+
+    @property
+    def token(self) -> str:
+        return (self.data_dir / "server-token").read_text().strip()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+    async def snapshots(self) -> list[dict]:
+        """Every stored snapshot, whole, through the API."""
+        headers = {"Authorization": f"Bearer {self.token}"}
+        async with ClientSession(self.url, headers=headers) as session:
+            async with session.get("/api/snapshots?limit=500") as response:
+                assert response.status == 200
+                rows = (await response.json())["items"]
+            out = []
+            for row in rows:
+                async with session.get(f"/api/snapshots/{row['id']}") as response:
+                    out.append(await response.json())
+            return out
+
+
+@pytest.fixture(scope="session")
+def extension_dir(tmp_path_factory) -> Path:
+    """The Chromium build of the extension, made by the same script as `make extension`."""
+    if shutil.which("node") is None:
+        pytest.fail("node is needed to build the extension (make setup installs the npm tools)")
+    out = tmp_path_factory.mktemp("extension")
+    subprocess.run(
+        ["node", str(EXTENSION / "scripts" / "build.js"), "--browser", "chromium", "--out", str(out)], check=True
+    )
+    return out / "chromium"
+
+
+class Extension:
+    """A persistent Chromium profile with the unpacked extension loaded; talks to its worker and popup."""
+
+    def __init__(self, context: BrowserContext, worker: Worker):
+        self.context = context
+        self.worker = worker
+        self.id = worker.url.split("/")[2]
+
+    @property
+    def base(self) -> str:
+        return f"chrome-extension://{self.id}"
+
+    async def configure(self, **settings) -> dict:
+        return await self.worker.evaluate("s => tinywebSettings.saveSettings(s)", settings)
+
+    async def open(self, url: str) -> Page:
+        page = await self.context.new_page()
+        await page.goto(url, wait_until="load")
+        return page
+
+    async def tab_id(self, url: str) -> int:
+        tabs = await self.worker.evaluate("u => chrome.tabs.query({url: u})", url)
+        assert len(tabs) == 1, tabs
+        return tabs[0]["id"]
+
+    async def popup(self, tab_id: int | None = None) -> Page:
+        page = await self.context.new_page()
+        query = f"?tab={tab_id}" if tab_id is not None else ""
+        await page.goto(f"{self.base}/popup.html{query}")
+        await expect(page.locator("#serverUrl")).not_to_have_value("")
+        return page
+
+    async def message(self, message: dict) -> dict:
+        """Send a message the way the popup does (the worker answers extension pages only)."""
+        page = await self.context.new_page()
+        await page.goto(f"{self.base}/options.html")
+        try:
+            return await page.evaluate("m => chrome.runtime.sendMessage(m)", message)
+        finally:
+            await page.close()
+
+    async def storage(self) -> dict:
+        return await self.worker.evaluate("chrome.storage.local.get(null)")
+
+    async def queued(self) -> list[dict]:
+        return [v for k, v in (await self.storage()).items() if k.startswith("queue:")]
+
+
+@contextlib.asynccontextmanager
+async def chromium_with_extension(extension_dir: Path, profile: Path):
+    args = [*CHROMIUM_ARGS, f"--disable-extensions-except={extension_dir}", f"--load-extension={extension_dir}"]
+    async with async_playwright() as pw:
+        context = await pw.chromium.launch_persistent_context(
+            str(profile), executable_path=chromium_path(), headless=True, args=args
+        )
+        try:
+            worker = (
+                context.service_workers[0]
+                if context.service_workers
+                else await context.wait_for_event("serviceworker", timeout=30_000)
+            )
+            yield Extension(context, worker)
+        finally:
+            await context.close()
+
+
+async def wait_for(predicate, what: str, timeout_s: float = WAIT_S):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = await predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        await asyncio.sleep(0.25)
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_popup_pairs_and_captures_a_page_into_the_store(extension_dir, fixture_site, tmp_path):
+    """Pair in the popup, press "Capture this page": the scrubbed snapshot is in the server's store."""
+
+    async def scenario():
+        server = await ServeProcess(tmp_path / "data", free_port()).start()
+        try:
+            async with chromium_with_extension(extension_dir, tmp_path / "profile") as ext:
+                page_url = fixture_site.url + "contact.html"
+                page = await ext.open(page_url)
+                await page.fill("#email", "typed.secret@private.example")
+                popup = await ext.popup(await ext.tab_id(page_url))
+                assert await popup.text_content("#target") == "Contact the bakery"
+                await popup.fill("#serverUrl", server.url)
+                await popup.fill("#token", server.token)
+                await popup.click("button[type=submit]")
+                await expect(popup.locator("#form-message")).to_have_text("Saved.")
+                await popup.click("#capture")
+                await expect(popup.locator("#sent")).to_have_text("1", timeout=30_000)
+                assert await popup.text_content("#pending") == "0"
+                assert await popup.text_content("#last-error") == "none"
+                assert (await popup.text_content("#capture-result")).startswith("Captured")
+                return await server.snapshots(), await ext.queued()
+        finally:
+            server.stop()
+
+    stored, queued = run(scenario())
+    assert queued == []
+    assert len(stored) == 1
+    snap = stored[0]
+    assert snap["source"] == "extension"
+    assert snap["url"] == fixture_site.url + "contact.html"
+    assert snap["title"] == "Contact the bakery"
+    assert snap["stats"]["element_count"] > 10 and snap["stats"]["seed_format_bytes"] > 0
+    html = snap["html"]
+    assert "Crumb Bakery" in html and "style=" in html
+    assert "<script" not in html
+    # Personal data is replaced by same-length placeholders before it leaves the browser.
+    for secret in ("orders@crumb-bakery.example", "jane.doe", "555-201-7788", "7946 0958", "15552017788"):
+        assert secret not in html and secret not in snap["text"], secret
+    assert "xxxxxx@xxxxx-xxxxxx.xxxxxxx" in html
+    assert "+0 (000) 000-0000" in html and "000 0000 0000" in html and 'href="tel:+00000000000"' in html
+    assert "555-201-7788" not in snap["description"]
+    # Dates, versions, addresses and prices are not phone numbers.
+    assert "2019-04-12" in html and "3.11.2" in html and "192.168.10.20" in html and "$4.50" in html
+    # Typed form values are never captured.
+    assert "typed.secret" not in html
+
+
+def test_auto_capture_only_on_allowlisted_domains_never_on_denied(extension_dir, fixture_site, tmp_path):
+    """Auto-capture runs on 127.0.0.1 (allowlisted), not on localhost: first not listed, then denied."""
+    local = fixture_site.url.replace("127.0.0.1", "localhost")
+
+    async def scenario():
+        server = await ServeProcess(tmp_path / "data", free_port()).start()
+        try:
+            async with chromium_with_extension(extension_dir, tmp_path / "profile") as ext:
+                await ext.configure(serverUrl=server.url, token=server.token, autoCapture=True, allowlist=["127.0.0.1"])
+
+                async def urls() -> set[str]:
+                    return {s["url"] for s in await server.snapshots()}
+
+                # Each step ends with an allowlisted page: once it is stored, the page before it was seen too.
+                await ext.open(fixture_site.url + "basics.html")
+                await wait_for(lambda: _has(urls, fixture_site.url + "basics.html"), "basics.html")
+                await ext.open(local + "fonts.html")  # not allowlisted
+                await ext.open(fixture_site.url + "contact.html")
+                await wait_for(lambda: _has(urls, fixture_site.url + "contact.html"), "contact.html")
+
+                await ext.configure(allowlist=["127.0.0.1", "localhost"], denylist=["localhost"])
+                await ext.open(local + "quirks.html")  # allowlisted but denied
+                await ext.open(fixture_site.url + "canvas-svg.html")
+                await wait_for(lambda: _has(urls, fixture_site.url + "canvas-svg.html"), "canvas-svg.html")
+                # A denied page cannot be captured by hand either.
+                denied = await ext.message({"type": "capture", "tabId": await ext.tab_id(local + "quirks.html")})
+                popup = await ext.popup(await ext.tab_id(local + "quirks.html"))
+                target = await popup.text_content("#target")
+                disabled = await popup.is_disabled("#capture")
+                return await urls(), denied, target, disabled
+        finally:
+            server.stop()
+
+    stored, denied, target, disabled = run(scenario())
+    names = {url.rsplit("/", 1)[-1] for url in stored}
+    assert names == {"basics.html", "contact.html", "canvas-svg.html"}
+    assert all(url.startswith(fixture_site.url) for url in stored)
+    assert denied["ok"] is False and denied["refused"] is True and "denylist" in denied["error"]
+    assert "denylist" in target and disabled
+
+
+async def _has(urls, url: str) -> bool:
+    return url in await urls()
+
+
+def test_server_down_queue_survives_worker_restart_then_delivered_once(extension_dir, fixture_site, tmp_path):
+    """Captured while the server is down: queued in storage, kept across a worker restart, sent once when up."""
+    port = free_port()
+    server = ServeProcess(tmp_path / "data", port)
+
+    async def scenario():
+        try:
+            async with chromium_with_extension(extension_dir, tmp_path / "profile") as ext:
+                # Pair with the token the server will use (made now, in the data directory, as on first start).
+                from tinyweb_server.config import load_or_create_token
+
+                token = load_or_create_token(server.data_dir)
+                await ext.configure(serverUrl=server.url, token=token)
+                page_url = fixture_site.url + "basics.html"
+                await ext.open(page_url)
+                result = await ext.message({"type": "capture", "tabId": await ext.tab_id(page_url)})
+                assert result["ok"] and result["queued"], result
+                await wait_for(lambda: _attempted(ext), "a failed delivery attempt")
+                (item,) = await ext.queued()
+                assert "not reachable" in item["lastError"]
+                status = (await ext.storage())["status"]
+                assert "not reachable" in status["lastError"]
+
+                # Stop the worker: the next event starts a fresh one, which must find the queue in storage.
+                await ext.worker.evaluate("globalThis.restartMarker = 1")
+                cdp = await ext.context.new_cdp_session(await ext.open(fixture_site.url + "fonts.html"))
+                await cdp.send("ServiceWorker.enable")
+                await cdp.send("ServiceWorker.stopAllWorkers")
+                await server.start()
+                # Nothing here touches the extension: the backoff's alarm wakes the worker, which sends the page.
+                await wait_for(lambda: _stored(server), "the queued page at the server")
+                assert await ext.worker.evaluate("globalThis.restartMarker") is None, "the worker was not restarted"
+                await wait_for(lambda: _empty_queue(ext), "the queue to drain")
+                # Ask for another send: nothing is left to send, so nothing is stored twice.
+                await ext.message({"type": "flush"})
+                return await server.snapshots(), (await ext.storage())["status"]
+        finally:
+            server.stop()
+
+    stored, status = run(scenario())
+    assert [s["url"] for s in stored] == [fixture_site.url + "basics.html"]
+    assert status["sent"] == 1 and status["lastError"] is None
+
+
+async def _stored(server: ServeProcess) -> bool:
+    return bool(await server.snapshots())
+
+
+async def _attempted(ext: Extension) -> bool:
+    return any(item["attempts"] >= 1 for item in await ext.queued())
+
+
+async def _empty_queue(ext: Extension) -> bool:
+    return not await ext.queued()
+
+
+def test_refused_record_is_set_aside_not_lost(extension_dir, tmp_path):
+    """A record the server refuses (422) moves to the failed list, shown in the popup, until discarded."""
+
+    async def scenario():
+        server = await ServeProcess(tmp_path / "data", free_port()).start()
+        try:
+            async with chromium_with_extension(extension_dir, tmp_path / "profile") as ext:
+                await ext.configure(serverUrl=server.url, token=server.token)
+                await ext.worker.evaluate("tinywebQueue.enqueue({url: 'https://example.com/', html: ''})")
+                await ext.message({"type": "flush"})
+                storage = await ext.storage()
+                failed = [v for k, v in storage.items() if k.startswith("failed:")]
+                popup = await ext.popup()
+                await expect(popup.locator("#failed")).to_have_text("1")
+                shown = await popup.text_content("#last-error")
+                await popup.click("#discard-failed")
+                await expect(popup.locator("#failed")).to_have_text("0")
+                return failed, shown, await ext.storage(), await server.snapshots()
+        finally:
+            server.stop()
+
+    failed, shown, storage, stored = run(scenario())
+    assert len(failed) == 1 and "422" in failed[0]["lastError"]
+    assert "422" in shown and "https://example.com/" in shown
+    assert not any(k.startswith(("failed:", "queue:")) for k in storage)
+    assert stored == []
+
+
+NOT_PERSONAL = "on 2024-01-15 at 10:30, v3.11.2, 10.0.0.1, $1,299.00, +5 %"
+SCRUB_CASES = {
+    "write to ann.lee+news@mail.example.org today": "write to xxx.xxx+xxxx@xxxx.xxxxxxx.xxx today",
+    "call +44 20 7946 0958 or (555) 123-4567": "call +00 00 0000 0000 or (000) 000-0000",
+    "fax 555.123.4567, desk 0171 234 5678": "fax 000.000.0000, desk 0000 000 0000",
+    # Dates, times, versions, IP addresses, prices and percentages stay as they are.
+    NOT_PERSONAL: NOT_PERSONAL,
+}
+
+
+def test_privacy_and_settings_rules_in_the_worker(extension_dir, tmp_path):
+    """The worker's own scrubbing and refusal rules, evaluated where they run."""
+
+    async def scenario():
+        async with chromium_with_extension(extension_dir, tmp_path / "profile") as ext:
+            scrubbed = await ext.worker.evaluate("c => c.map(t => tinywebPrivacy.scrubText(t))", list(SCRUB_CASES))
+            html = (
+                '<p style="margin: 0px 555-123-4567" title="bo@x.io">Mail bo@x.io</p>'
+                '<style>[data-tw="1"]::before { content: "a@b.cd 555-123-4567"; }</style>'
+            )
+            scrubbed_html = await ext.worker.evaluate("h => tinywebPrivacy.scrubHtml(h)", html)
+            checks = await ext.worker.evaluate(
+                """() => {
+                  const S = tinywebSettings;
+                  const settings = {denylist: S.DEFAULT_DENYLIST, allowlist: ["example.com"], autoCapture: true};
+                  const refuse = (url, incognito) => S.refusal(url, incognito, settings);
+                  const server = (url) => { try { return S.normalizeServerUrl(url); } catch (e) { return "refused"; } };
+                  return {
+                    chrome: refuse("chrome://settings/", false),
+                    extension: refuse("chrome-extension://abc/popup.html", false),
+                    incognito: refuse("https://example.com/", true),
+                    gmail: refuse("https://mail.google.com/mail/u/0/", false),
+                    bank: refuse("https://online.mybank.bank/", false),
+                    fine: refuse("https://www.example.com/a", false),
+                    autoSub: S.autoCaptures("https://blog.example.com/", false, settings),
+                    autoOther: S.autoCaptures("https://example.org/", false, settings),
+                    autoOff: S.autoCaptures("https://example.com/", false, {...settings, autoCapture: false}),
+                    local: server("http://localhost:8765/path"),
+                    remote: server("http://192.168.1.5:8765"),
+                    remoteName: server("https://example.com"),
+                    domains: S.parseDomainList(
+                      "*.Example.com\\nhttps://shop.example.org/cart\\n# note\\n\\nexample.com"),
+                  };
+                }"""
+            )
+            manifest = json.loads((extension_dir / "manifest.json").read_text())
+            return scrubbed, scrubbed_html, checks, manifest
+
+    scrubbed, scrubbed_html, checks, manifest = run(scenario())
+    assert scrubbed == list(SCRUB_CASES.values())
+    assert scrubbed_html == (
+        '<p style="margin: 0px 555-123-4567" title="xx@x.xx">Mail xx@x.xx</p>'
+        '<style>[data-tw="1"]::before { content: "a@b.cd 555-123-4567"; }</style>'
+    )
+    assert "browser-internal" in checks["chrome"] and "browser-internal" in checks["extension"]
+    assert "private" in checks["incognito"]
+    assert "denylist" in checks["gmail"] and "denylist" in checks["bank"]
+    assert checks["fine"] is None
+    assert checks["autoSub"] is True and checks["autoOther"] is False and checks["autoOff"] is False
+    assert checks["local"] == "http://localhost:8765"
+    assert checks["remote"] == "refused" and checks["remoteName"] == "refused"
+    assert checks["domains"] == ["example.com", "shop.example.org"]
+    assert manifest["incognito"] == "not_allowed"
+    assert set(manifest["host_permissions"]) == {"http://127.0.0.1/*", "http://localhost/*"}
+
+
+def test_make_extension_builds_both_browsers(tmp_path):
+    """The build script writes a loadable folder and a zip per browser; Firefox gets an event page."""
+    subprocess.run(["node", str(EXTENSION / "scripts" / "build.js"), "--out", str(tmp_path), "--zip"], check=True)
+    version = json.loads((EXTENSION / "src" / "manifest.json").read_text())["version"]
+    for browser in ("chromium", "firefox"):
+        with zipfile.ZipFile(tmp_path / f"tinyweb-{browser}-{version}.zip") as archive:
+            names = set(archive.namelist())
+            manifest = json.loads(archive.read("manifest.json"))
+        assert {"background.js", "capture/capture.js", "popup.html", "options.html", "lib/queue.js"} <= names
+        if browser == "chromium":
+            assert manifest["background"] == {"service_worker": "background.js"}
+        else:
+            assert manifest["background"]["scripts"][-1] == "background.js"
+            assert manifest["browser_specific_settings"]["gecko"]["id"]
+    # The extension injects the very capture script the crawler uses.
+    shipped = (tmp_path / "chromium" / "capture" / "capture.js").read_text()
+    assert shipped == (EXTENSION / "src" / "capture" / "capture.js").read_text()
