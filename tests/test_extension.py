@@ -6,77 +6,39 @@ import asyncio
 import contextlib
 import json
 import shutil
-import socket
 import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
 
 import pytest
-from aiohttp import ClientError, ClientSession
+from aiohttp import ClientSession
 from playwright.async_api import BrowserContext, Page, Worker, async_playwright, expect
 
+from tests.server_process import ServeProcess
 from tinyweb.capture.browser import CHROMIUM_ARGS, chromium_path
 
 EXTENSION = Path(__file__).resolve().parents[1] / "extension"
 WAIT_S = 60  # longest wait for something the extension does on its own (an alarm, an auto-capture)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+async def start(server: ServeProcess) -> ServeProcess:
+    await asyncio.to_thread(server.start)
+    return server
 
 
-class ServeProcess:
-    """`tinyweb serve` as its own process, started and stopped by the test."""
-
-    def __init__(self, data_dir: Path, port: int):
-        self.data_dir = data_dir
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.proc: subprocess.Popen | None = None
-
-    async def start(self) -> ServeProcess:
-        cmd = [sys.executable, "-m", "tinyweb", "serve", "--port", str(self.port), "--data", str(self.data_dir)]
-        self.log = self.data_dir.parent / f"serve-{self.port}.log"
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        async with ClientSession() as session:
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"tinyweb serve exited: {self.log.read_text()}")
-                with contextlib.suppress(ClientError):
-                    async with session.get(f"{self.url}/api/health") as response:
-                        if response.status == 200:
-                            return self
-                await asyncio.sleep(0.1)
-        raise RuntimeError("tinyweb serve did not answer within 30 s")
-
-    @property
-    def token(self) -> str:
-        return (self.data_dir / "server-token").read_text().strip()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-
-    async def snapshots(self) -> list[dict]:
-        """Every stored snapshot, whole, through the API."""
-        headers = {"Authorization": f"Bearer {self.token}"}
-        async with ClientSession(self.url, headers=headers) as session:
-            async with session.get("/api/snapshots?limit=500") as response:
-                assert response.status == 200
-                rows = (await response.json())["items"]
-            out = []
-            for row in rows:
-                async with session.get(f"/api/snapshots/{row['id']}") as response:
-                    out.append(await response.json())
-            return out
+async def server_snapshots(server: ServeProcess) -> list[dict]:
+    """Every snapshot the server holds, whole, through its API."""
+    headers = {"Authorization": f"Bearer {server.token}"}
+    async with ClientSession(server.url, headers=headers) as session:
+        async with session.get("/api/snapshots?limit=500") as response:
+            assert response.status == 200
+            rows = (await response.json())["items"]
+        out = []
+        for row in rows:
+            async with session.get(f"/api/snapshots/{row['id']}") as response:
+                out.append(await response.json())
+        return out
 
 
 @pytest.fixture(scope="session")
@@ -176,7 +138,7 @@ def test_popup_pairs_and_captures_a_page_into_the_store(extension_dir, fixture_s
     """Pair in the popup, press "Capture this page": the scrubbed snapshot is in the server's store."""
 
     async def scenario():
-        server = await ServeProcess(tmp_path / "data", free_port()).start()
+        server = await start(ServeProcess(tmp_path / "data"))
         try:
             async with chromium_with_extension(extension_dir, tmp_path / "profile") as ext:
                 page_url = fixture_site.url + "contact.html"
@@ -193,7 +155,7 @@ def test_popup_pairs_and_captures_a_page_into_the_store(extension_dir, fixture_s
                 assert await popup.text_content("#pending") == "0"
                 assert await popup.text_content("#last-error") == "none"
                 assert (await popup.text_content("#capture-result")).startswith("Captured")
-                return await server.snapshots(), await ext.queued()
+                return await server_snapshots(server), await ext.queued()
         finally:
             server.stop()
 
@@ -202,6 +164,7 @@ def test_popup_pairs_and_captures_a_page_into_the_store(extension_dir, fixture_s
     assert len(stored) == 1
     snap = stored[0]
     assert snap["source"] == "extension"
+    assert len(snap["viewports"]) == 1 and snap["single_width"].startswith("extension:")
     assert snap["url"] == fixture_site.url + "contact.html"
     assert snap["title"] == "Contact the bakery"
     assert snap["stats"]["element_count"] > 10 and snap["stats"]["seed_format_bytes"] > 0
@@ -225,13 +188,13 @@ def test_auto_capture_only_on_allowlisted_domains_never_on_denied(extension_dir,
     local = fixture_site.url.replace("127.0.0.1", "localhost")
 
     async def scenario():
-        server = await ServeProcess(tmp_path / "data", free_port()).start()
+        server = await start(ServeProcess(tmp_path / "data"))
         try:
             async with chromium_with_extension(extension_dir, tmp_path / "profile") as ext:
                 await ext.configure(serverUrl=server.url, token=server.token, autoCapture=True, allowlist=["127.0.0.1"])
 
                 async def urls() -> set[str]:
-                    return {s["url"] for s in await server.snapshots()}
+                    return {s["url"] for s in await server_snapshots(server)}
 
                 # Each step ends with an allowlisted page: once it is stored, the page before it was seen too.
                 await ext.open(fixture_site.url + "basics.html")
@@ -267,8 +230,7 @@ async def _has(urls, url: str) -> bool:
 
 def test_server_down_queue_survives_worker_restart_then_delivered_once(extension_dir, fixture_site, tmp_path):
     """Captured while the server is down: queued in storage, kept across a worker restart, sent once when up."""
-    port = free_port()
-    server = ServeProcess(tmp_path / "data", port)
+    server = ServeProcess(tmp_path / "data")
 
     async def scenario():
         try:
@@ -293,14 +255,14 @@ def test_server_down_queue_survives_worker_restart_then_delivered_once(extension
                 cdp = await ext.context.new_cdp_session(await ext.open(fixture_site.url + "fonts.html"))
                 await cdp.send("ServiceWorker.enable")
                 await cdp.send("ServiceWorker.stopAllWorkers")
-                await server.start()
+                await start(server)
                 # Nothing here touches the extension: the backoff's alarm wakes the worker, which sends the page.
                 await wait_for(lambda: _stored(server), "the queued page at the server")
                 assert await ext.worker.evaluate("globalThis.restartMarker") is None, "the worker was not restarted"
                 await wait_for(lambda: _empty_queue(ext), "the queue to drain")
                 # Ask for another send: nothing is left to send, so nothing is stored twice.
                 await ext.message({"type": "flush"})
-                return await server.snapshots(), (await ext.storage())["status"]
+                return await server_snapshots(server), (await ext.storage())["status"]
         finally:
             server.stop()
 
@@ -310,7 +272,7 @@ def test_server_down_queue_survives_worker_restart_then_delivered_once(extension
 
 
 async def _stored(server: ServeProcess) -> bool:
-    return bool(await server.snapshots())
+    return bool(await server_snapshots(server))
 
 
 async def _attempted(ext: Extension) -> bool:
@@ -325,7 +287,7 @@ def test_refused_record_is_set_aside_not_lost(extension_dir, tmp_path):
     """A record the server refuses (422) moves to the failed list, shown in the popup, until discarded."""
 
     async def scenario():
-        server = await ServeProcess(tmp_path / "data", free_port()).start()
+        server = await start(ServeProcess(tmp_path / "data"))
         try:
             async with chromium_with_extension(extension_dir, tmp_path / "profile") as ext:
                 await ext.configure(serverUrl=server.url, token=server.token)
@@ -338,7 +300,7 @@ def test_refused_record_is_set_aside_not_lost(extension_dir, tmp_path):
                 shown = await popup.text_content("#last-error")
                 await popup.click("#discard-failed")
                 await expect(popup.locator("#failed")).to_have_text("0")
-                return failed, shown, await ext.storage(), await server.snapshots()
+                return failed, shown, await ext.storage(), await server_snapshots(server)
         finally:
             server.stop()
 

@@ -22,6 +22,7 @@ from tinyweb_server.models import (
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500  # one listing stays a small response
+MAX_OFFSET = 2**63 - 1  # SQLite's largest integer: a larger OFFSET cannot even be bound to the query
 MAX_IDEMPOTENCY_KEY = 255  # characters; the extension sends a UUID
 # A stored page may show its images, styles and fonts but never run a script or submit a form.
 SNAPSHOT_CSP = "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline' *; font-src * data:"
@@ -93,7 +94,7 @@ def page_arg(request: web.Request, name: str, default: int, low: int, high: int 
 async def list_snapshots(request: web.Request) -> web.Response:
     """One page of snapshots, most recently stored first: ?limit=50&offset=0."""
     limit = page_arg(request, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-    offset = page_arg(request, "offset", 0, 0)
+    offset = page_arg(request, "offset", 0, 0, MAX_OFFSET)
     store = request.app[STORE_KEY]
 
     def load() -> tuple[list, int]:

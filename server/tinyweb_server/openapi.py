@@ -7,6 +7,7 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from tinyweb.snapshot import Snapshot
+from tinyweb_server.handlers import DEFAULT_PAGE_SIZE, MAX_IDEMPOTENCY_KEY, MAX_OFFSET, MAX_PAGE_SIZE
 from tinyweb_server.models import (
     DeleteResult,
     ErrorBody,
@@ -41,6 +42,17 @@ def errors(*statuses: int) -> dict[str, Any]:
     return {str(status): answer("error", "ErrorBody") for status in statuses}
 
 
+# Where a stored snapshot's id leads: clients (and schemathesis' stateful tests) follow these from a POST's answer.
+ID_LINKS = {
+    name: {"operationId": operation, "parameters": {"id": "$response.body#/id"}}
+    for name, operation in (
+        ("GetSnapshot", "getSnapshot"),
+        ("GetSnapshotHtml", "getSnapshotHtml"),
+        ("DeleteSnapshot", "deleteSnapshot"),
+    )
+}
+
+
 def build_openapi(version: str) -> dict[str, Any]:
     """OpenAPI 3.1: the routes by hand, the schemas from the models (`Snapshot` as a request body)."""
     models = [(Snapshot, "validation")] + [
@@ -49,24 +61,28 @@ def build_openapi(version: str) -> dict[str, Any]:
     _, definitions = models_json_schema(models, ref_template=REF)
     auth = [{"bearer": []}]
     read_auth = [{"bearer": []}, {"queryToken": []}]
+    limit = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE}
     page_params = [
-        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
-        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+        {"name": "limit", "in": "query", "schema": limit},
+        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}},
     ]
+    idempotency_key = {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY}
     paths = {
         "/api/snapshots": {
             "post": {
+                "operationId": "postSnapshot",
                 "summary": "Store one snapshot (answered after it is committed)",
                 "security": auth,
-                "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}],
+                "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": idempotency_key}],
                 "requestBody": {"required": True, "content": json_content("Snapshot")},
                 "responses": {
-                    "201": answer("stored", "IngestResult"),
-                    "200": answer("already stored: the same id", "IngestResult"),
+                    "201": {**answer("stored", "IngestResult"), "links": ID_LINKS},
+                    "200": {**answer("already stored: the same id", "IngestResult"), "links": ID_LINKS},
                     **errors(400, 401, 413, 415, 422),
                 },
             },
             "get": {
+                "operationId": "listSnapshots",
                 "summary": "List snapshots, most recently stored first",
                 "security": read_auth,
                 "parameters": page_params,
@@ -76,11 +92,13 @@ def build_openapi(version: str) -> dict[str, Any]:
         "/api/snapshots/{id}": {
             "parameters": [ID_PARAM],
             "get": {
+                "operationId": "getSnapshot",
                 "summary": "One stored snapshot",
                 "security": read_auth,
                 "responses": {"200": answer("the record", "Snapshot"), **errors(401, 404)},
             },
             "delete": {
+                "operationId": "deleteSnapshot",
                 "summary": "Delete a snapshot",
                 "security": auth,
                 "responses": {"200": answer("deleted", "DeleteResult"), **errors(401, 404)},
@@ -89,6 +107,7 @@ def build_openapi(version: str) -> dict[str, Any]:
         "/api/snapshots/{id}/html": {
             "parameters": [ID_PARAM],
             "get": {
+                "operationId": "getSnapshotHtml",
                 "summary": "The captured page, under a sandbox Content-Security-Policy",
                 "security": read_auth,
                 "responses": {
@@ -97,8 +116,20 @@ def build_openapi(version: str) -> dict[str, Any]:
                 },
             },
         },
-        "/api/stats": {"get": {"security": read_auth, "responses": {"200": answer("figures", "Stats"), **errors(401)}}},
-        "/api/health": {"get": {"security": [], "responses": {"200": answer("the server is up", "Health")}}},
+        "/api/stats": {
+            "get": {
+                "operationId": "getStats",
+                "security": read_auth,
+                "responses": {"200": answer("figures", "Stats"), **errors(401)},
+            }
+        },
+        "/api/health": {
+            "get": {
+                "operationId": "getHealth",
+                "security": [],
+                "responses": {"200": answer("the server is up", "Health")},
+            }
+        },
     }
     return {
         "openapi": "3.1.0",
