@@ -12,7 +12,8 @@ import pytest
 from aiohttp import web
 
 from tinyweb.capture.browser import Browser, BrowserOptions
-from tinyweb.fidelity import Fidelity, measure
+from tinyweb.capture.responsive import DEFAULT_VIEWPORTS
+from tinyweb.fidelity import Fidelity, measure, measure_widths
 from tinyweb.staticserver import StaticServer
 
 TESTS = Path(__file__).parent
@@ -88,11 +89,23 @@ async def measure_all(base_url: str, paths: list[str], **options) -> dict[str, F
         return {path: await measure(browser, base_url + path) for path in paths}
 
 
+async def measure_all_widths(base_url: str, paths: list[str]) -> dict[str, list[Fidelity]]:
+    async with Browser(BrowserOptions(viewport=DEFAULT_VIEWPORTS[0], block_external=True)) as browser:
+        return {path: await measure_widths(browser, base_url + path, list(DEFAULT_VIEWPORTS)) for path in paths}
+
+
 @pytest.fixture(scope="session")
-def corpus_fidelity(corpus_site) -> dict[str, Fidelity]:
-    """Capture the corpus sample once per test run; every test that needs captures shares it."""
+def corpus_widths(corpus_site) -> dict[str, list[Fidelity]]:
+    """Capture the corpus sample once per test run, responsively (desktop and phone widths), compared with
+    the live page at each width kept; every test that needs captures shares it."""
     paths = [row["path"] for row in corpus_sample()]
-    return run(measure_all(corpus_site.url, paths))
+    return run(measure_all_widths(corpus_site.url, paths))
+
+
+@pytest.fixture(scope="session")
+def corpus_fidelity(corpus_widths) -> dict[str, Fidelity]:
+    """The corpus sample's fidelity at the desktop width."""
+    return {path: fids[0] for path, fids in corpus_widths.items()}
 
 
 @pytest.fixture(scope="session")

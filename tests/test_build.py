@@ -24,17 +24,29 @@ CLASS_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$")
 SKIP = {"head", "title", "meta", "base", "style", "link"}
 
 
-def framework_rules(css: str) -> dict[str, dict[str, str]]:
-    """Parse the framework independently: selector ('.name' or '.name::before') -> declarations."""
+def framework_rules(css: str) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, dict[str, str]]]]:
+    """Parse the framework independently: selector ('.name' or '.name::before') -> declarations, and per
+    @media query the same for its rules (each declaration `!important`, given back without the flag)."""
     rules: dict[str, dict[str, str]] = {}
+    media: dict[str, dict[str, dict[str, str]]] = defaultdict(dict)
+
+    def read(rule, into: dict[str, dict[str, str]], important: bool) -> None:
+        selector = tinycss2.serialize(rule.prelude).strip()
+        assert re.fullmatch(r"\.[a-z0-9-]+(::[a-z-]+)?", selector), selector
+        assert selector not in into, f"{selector} defined twice"
+        decls = parse_declarations(tinycss2.serialize(rule.content))
+        assert all(v.endswith(" !important") == important for v in decls.values()), (selector, decls)
+        into[selector] = {p: v.removesuffix(" !important") for p, v in decls.items()}
+
     for rule in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True):
         assert rule.type in ("qualified-rule", "at-rule"), rule
         if rule.type == "qualified-rule":
-            selector = tinycss2.serialize(rule.prelude).strip()
-            assert re.fullmatch(r"\.[a-z0-9-]+(::[a-z-]+)?", selector), selector
-            assert selector not in rules, f"{selector} defined twice"
-            rules[selector] = parse_declarations(tinycss2.serialize(rule.content))
-    return rules
+            read(rule, rules, important=False)
+        elif rule.lower_at_keyword == "media":
+            query = tinycss2.serialize(rule.prelude).strip()
+            for inner in tinycss2.parse_rule_list(rule.content, skip_comments=True, skip_whitespace=True):
+                read(inner, media[query], important=True)
+    return rules, media
 
 
 def styled_elements(document: str) -> list[html.HtmlElement]:
@@ -42,36 +54,59 @@ def styled_elements(document: str) -> list[html.HtmlElement]:
     return [el for el in root.iter() if isinstance(el.tag, str) and el.tag not in SKIP]
 
 
-def pseudo_rules(document: str) -> dict[str, dict[str, dict[str, str]]]:
-    out: dict[str, dict[str, dict[str, str]]] = defaultdict(dict)
+def page_rules(document: str) -> tuple[dict, dict]:
+    """A cleaned page's pseudo-element rules {key: {selector: decls}} and per-width rules
+    {key: {(query, selector): decls}}, read independently of the build."""
+    pseudo: dict[str, dict[str, dict[str, str]]] = defaultdict(dict)
+    media: dict[str, dict[tuple[str, str], dict[str, str]]] = defaultdict(dict)
+    keyed = r'\[data-tw="(\w+)"\](::?[\w-]+)?'
     for style in html.document_fromstring(document).iter("style"):
         for rule in tinycss2.parse_stylesheet(style.text or "", skip_comments=True, skip_whitespace=True):
             if rule.type == "qualified-rule":
-                key, selector = re.match(r'\[data-tw="(\w+)"\](::?[\w-]+)', tinycss2.serialize(rule.prelude)).groups()
-                out[key][selector] = parse_declarations(tinycss2.serialize(rule.content))
-    return out
+                key, selector = re.match(keyed, tinycss2.serialize(rule.prelude)).groups()
+                pseudo[key][selector] = parse_declarations(tinycss2.serialize(rule.content))
+            elif rule.lower_at_keyword == "media":
+                query = tinycss2.serialize(rule.prelude).strip()
+                for inner in tinycss2.parse_rule_list(rule.content, skip_comments=True, skip_whitespace=True):
+                    key, selector = re.match(keyed, tinycss2.serialize(inner.prelude)).groups()
+                    decls = parse_declarations(tinycss2.serialize(inner.content))
+                    media[key][(query, selector or "")] = {p: v.removesuffix(" !important") for p, v in decls.items()}
+    return pseudo, media
 
 
-def assert_lossless(out: Path) -> int:
+def assert_lossless(out: Path) -> tuple[int, int]:
     """Every element of every semantic page: its classes' declarations plus its residual style are exactly its
-    cleaned declarations, no property set twice; its pseudo-element rules are exactly its own."""
-    rules = framework_rules((out / "semantic-css-framework.css").read_text())
-    checked = 0
+    cleaned declarations, no property set twice; its pseudo-element rules and its rules at every other width
+    are exactly its own. Returns (elements checked, elements with per-width rules)."""
+    rules, media_rules = framework_rules((out / "semantic-css-framework.css").read_text())
+    checked = responsive = 0
     for page in load_pages(out):
         semantic = (out / "pages" / f"{page['id']}.html").read_text()
         assert '<link rel="stylesheet" href="../semantic-css-framework.css">' in semantic
         assert "data-tw" not in semantic and "<base" not in semantic
-        pseudo = pseudo_rules(page["html"])
+        pseudo, media = page_rules(page["html"])
         before, after = styled_elements(page["html"]), styled_elements(semantic)
         assert [e.tag for e in before] == [e.tag for e in after]
         for old, new in zip(before, after, strict=True):
             want = parse_declarations(old.get("style") or "")
             got = parse_declarations(new.get("style") or "")
             got_pseudo: dict[str, dict[str, str]] = {}
+            got_media: dict[tuple[str, str], dict[str, str]] = {}
             for name in (new.get("class") or "").split():
                 assert CLASS_NAME.match(name), name
                 own = rules.get("." + name)
                 if own is None:
+                    found = [
+                        ((query, s[len(name) + 1 :]), decls)
+                        for query, by_selector in media_rules.items()
+                        for s, decls in by_selector.items()
+                        if s == "." + name or s.startswith(f".{name}::")
+                    ]
+                    if found:
+                        ((where, decls),) = found
+                        assert where not in got_media, f"two classes for {where}"
+                        got_media[where] = decls
+                        continue
                     selector = next(s for s in rules if s.startswith(f".{name}::"))
                     got_pseudo[selector[len(name) + 1 :]] = rules[selector]
                     continue
@@ -79,14 +114,18 @@ def assert_lossless(out: Path) -> int:
                 got.update(own)
             assert got == want, (page["url"], new.tag)
             assert got_pseudo == pseudo.get(old.get("data-tw"), {}), (page["url"], new.tag)
+            assert got_media == media.get(old.get("data-tw"), {}), (page["url"], new.tag)
             checked += 1
-    return checked
+            responsive += bool(got_media)
+    return checked, responsive
 
 
 def test_demo_build_is_lossless_on_every_element(demo_build):
     out, summary = demo_build
     assert summary["convert"]["totals"]["lossless_pages"] == summary["convert"]["totals"]["pages"]
-    assert assert_lossless(out) > 500
+    checked, responsive = assert_lossless(out)
+    assert checked > 500
+    assert responsive > 20, "the demo site's pages change at the phone width"
 
 
 def test_demo_build_report_and_compression(demo_build):
@@ -101,6 +140,12 @@ def test_demo_build_report_and_compression(demo_build):
     assert totals["semantic_over_snapshot"] < 0.75
     assert totals["classes_per_element"] < 2
     assert totals["residual_element_share"] < 0.15
+    # What responsiveness costs is reported: the same pages and framework with and without @media classes.
+    responsive = report["convert"]["responsive"]
+    assert responsive["responsive_pages"] >= 8 and responsive["media_classes"] > 10
+    assert responsive["semantic_plus_framework_tokens"] > responsive["without_media_tokens"]
+    assert 0 < responsive["cost"] < 0.5
+    assert report["framework"]["tokens_without_media"] < report["framework"]["tokens"]
     for row in report["convert"]["pages"]:
         assert row["semantic_tokens"] >= row["skeleton_tokens"]
         assert row["seed_format_tokens"] > row["snapshot_tokens"] > row["semantic_tokens"]
@@ -126,15 +171,20 @@ def test_demo_topics_follow_the_three_designs(demo_build):
 def test_framework_is_valid_semantic_and_commented(demo_build):
     out, _ = demo_build
     css = (out / "semantic-css-framework.css").read_text()
-    rules = framework_rules(css)
+    base_rules, media = framework_rules(css)
+    rules = [*base_rules, *(s for by_selector in media.values() for s in by_selector)]
     topics = {t["name"] for t in json.loads((out / "topics.json").read_text())["topics"]} | {"base"}
     for selector in rules:
         name = selector[1:].split("::")[0]
         assert name.split("-")[0] in topics, name
-    for topic in topics & {c.split("-")[0] for c in rules}:
+    for topic in topics & {c[1:].split("-")[0] for c in rules}:
         assert f"/* {topic}:" in css
     fw = json.loads((out / "framework.json").read_text())
     assert len(fw["classes"]) == len(rules)
+    # Media classes are named for the width they are for, and sit in one block per width.
+    assert list(media) == ["(max-width: 575.98px)"]
+    assert all("-phone" in s for s in media["(max-width: 575.98px)"])
+    assert "/* phone: " in css
     # Reused: most class uses are of classes that several elements share.
     assert sum(c["uses"] for c in fw["classes"] if c["uses"] >= 2) > 0.8 * sum(c["uses"] for c in fw["classes"])
 
@@ -153,6 +203,9 @@ def test_semantic_pages_render_like_their_snapshots(demo_build):
     out, _ = demo_build
     section = verify(out)
     assert section["pages"] == 11
+    # Every page at both captured widths: the phone width renders the @media classes.
+    assert list(section["widths"]) == ["1280x800", "390x844"]
+    assert all(figures["checked"] == 11 for figures in section["widths"].values())
     for check in section["checks"]:
         assert check["pixel_share"] >= 0.999, check
         assert check["style_share"] == 1.0, check

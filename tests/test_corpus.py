@@ -34,6 +34,29 @@ def test_corpus_page_renders_the_same(corpus_fidelity, path, tmp_path_factory):
 
 
 @pytest.mark.slow
+def test_corpus_sample_at_the_phone_width(corpus_widths, tmp_path_factory):
+    """The sample is captured at 1280 and 390 px: most pages keep both widths (a page whose DOM changes when
+    resized keeps one, and says why), and at 390 px the snapshot's @media rules render what the live page
+    does, with the desktop width's targets."""
+    phone = {path: fids[1] for path, fids in corpus_widths.items() if len(fids) == 2}
+    single = {path: fids[0].snapshot.single_width for path, fids in corpus_widths.items() if len(fids) == 1}
+    assert len(phone) >= 0.75 * len(corpus_widths), single
+    assert all(why and why.startswith("dom_changed") for why in single.values()), single
+    for fid in phone.values():
+        assert fid.viewport.width == 390 and fid.live_size[0] == fid.snapshot_size[0] == 390
+        assert "@media (max-width: 575.98px)" in fid.snapshot.html or fid.pixel_share == 1.0
+    still = sorted((fid.pixel_share, path) for path, fid in phone.items() if fid.live_still)
+    shares = [share for share, _ in still]
+    median = shares[len(shares) // 2]
+    below = [(share, path) for share, path in still if share < 0.99]
+    if median < PIXEL_TARGET or len(below) > 0.05 * len(still):
+        worst = tmp_path_factory.mktemp("phone-worst")
+        for _share, path in still[:3]:
+            write_side_by_side(phone[path], worst / (Path(path).parent.name + "-390.png"))
+        pytest.fail(f"at 390 px: median {median:.4f}, below 99 %: {below}; side by side in {worst}")
+
+
+@pytest.mark.slow
 def test_corpus_snapshots_are_smaller_than_the_prototype_format(corpus_fidelity):
     for path, fid in corpus_fidelity.items():
         snap = fid.snapshot
@@ -54,8 +77,11 @@ def test_corpus_sample_builds_losslessly_and_renders_the_same(corpus_fidelity, t
         summary = build(store, tmp_path / "out", BuildOptions(max_tokens=0))
     totals = summary["convert"]["totals"]
     assert totals["lossless_pages"] == totals["pages"] >= 20
-    assert assert_lossless(tmp_path / "out") > 1000
+    assert assert_lossless(tmp_path / "out")[0] > 1000
     assert totals["seed_format_over_semantic"] is None or totals["seed_format_over_semantic"] > 8
     section = verify(tmp_path / "out", sample=8)
-    assert section["median_pixel_share"] >= 0.995, section["checks"]
+    assert list(section["widths"]) == ["1280x800", "390x844"]  # every responsive page, at both widths
+    for figures in section["widths"].values():
+        assert figures["median_pixel_share"] >= 0.995, section["checks"]
     assert all(c["pixel_share"] >= 0.99 for c in section["checks"]), section["checks"]
+    assert summary["convert"]["responsive"]["responsive_pages"] >= 0.75 * totals["pages"]

@@ -55,15 +55,26 @@ def data_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def viewport_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
-        "--viewport", default="1280x800", show_default=True, callback=_parse_viewport, help="Browser viewport WxH."
+        "--viewport",
+        "viewports",
+        multiple=True,
+        default=("1280x800", "390x844"),
+        show_default=True,
+        callback=_parse_viewports,
+        help="Viewport WxH; give it several times to capture each width (the widest holds the inline styles, "
+        "the others become @media rules). One --viewport captures one width.",
     )(fn)
 
 
-def _parse_viewport(ctx: click.Context, param: click.Parameter, value: str) -> Viewport:
+def _parse_viewports(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[Viewport, ...]:
     try:
-        return Viewport.parse(value)
+        parsed = [Viewport.parse(v) for v in values]
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
+    widths = [v.width for v in parsed]
+    if len(set(widths)) != len(widths):
+        raise click.BadParameter(f"each --viewport needs its own width, not {', '.join(map(str, widths))}")
+    return tuple(sorted(parsed, key=lambda v: -v.width))
 
 
 def open_store(data_dir: Path | None) -> Store:
@@ -88,7 +99,7 @@ def main() -> None:
 def capture(
     url: str,
     output: Path | None,
-    viewport: Viewport,
+    viewports: tuple[Viewport, ...],
     data_dir: Path | None,
     timeout: float,
     seed_format_text: bool,
@@ -98,10 +109,11 @@ def capture(
     from tinyweb.capture.browser import Browser, BrowserOptions, capture_url
 
     async def run():
-        async with Browser(BrowserOptions(viewport=viewport, block_external=block_external)) as browser:
+        async with Browser(BrowserOptions(viewport=viewports[0], block_external=block_external)) as browser:
             page = await browser.new_page()
+            seed_format = "text" if seed_format_text else "size"
             return await capture_url(
-                page, url, timeout_s=timeout, source="cli", seedFormat="text" if seed_format_text else "size"
+                page, url, timeout_s=timeout, source="cli", viewports=viewports, seedFormat=seed_format
             )
 
     try:
@@ -159,7 +171,7 @@ def crawl(
     ignore_robots: bool,
     delay: float,
     timeout: float,
-    viewport: Viewport,
+    viewports: tuple[Viewport, ...],
     block_external: bool,
     seed_format_text: bool,
 ) -> None:
@@ -175,7 +187,7 @@ def crawl(
         respect_robots=not ignore_robots,
         delay_s=delay,
         page_timeout_s=timeout,
-        viewport=viewport,
+        viewports=viewports,
         block_external=block_external,
         seed_format="text" if seed_format_text else "size",
     )
@@ -464,6 +476,13 @@ def print_build(summary: dict[str, Any], out_dir: Path) -> None:
         table.add_row("lossless pages", f"{t['lossless_pages']} / {t['pages']}")
         table.add_row("classes per styled element", f"{t['classes_per_element']:.2f}")
         table.add_row("elements with a residual inline style", f"{t['residual_element_share'] * 100:.1f}%")
+        r = summary["convert"].get("responsive")
+        if r and r["media_classes"]:
+            table.add_row(
+                "responsive (@media classes)",
+                f"{r['responsive_pages']} / {r['pages']} pages, {r['media_classes']} classes, "
+                f"+{(r['cost'] or 0) * 100:.1f}% tokens",
+            )
     if "label" in summary:
         lab = summary["label"]
         sources = ", ".join(f"{k} {v}" for k, v in lab["by_source"].items())
@@ -814,10 +833,10 @@ def print_evaluation(report: dict[str, Any], target: Path) -> None:
 def verify(out_dir: Path, sample: int | None) -> None:
     """Render every semantic page beside its snapshot and compare pixels and computed styles."""
     from tinyweb.build.pipeline import load_pages
-    from tinyweb.build.verify import select
+    from tinyweb.build.verify import page_viewports, select
     from tinyweb.build.verify import verify as run_verify
 
-    total = len(select(load_pages(out_dir), sample))
+    total = sum(len(page_viewports(p)) for p in select(load_pages(out_dir), sample))
     with Progress(
         TextColumn("[bold]verify"),
         BarColumn(),
@@ -829,7 +848,9 @@ def verify(out_dir: Path, sample: int | None) -> None:
         task = bar.add_task("", total=total)
 
         def progress(check) -> None:
-            bar.update(task, advance=1, description=f"{check.pixel_share * 100:.2f}% {check.url[-50:]}")
+            bar.update(
+                task, advance=1, description=f"{check.pixel_share * 100:.2f}% {check.viewport} {check.url[-50:]}"
+            )
 
         section = run_verify(out_dir, sample, progress)
     print_verify(section, out_dir)
@@ -840,9 +861,11 @@ def print_verify(section: dict[str, Any], out_dir: Path) -> None:
     table.add_column("what")
     table.add_column("figure", justify="right")
     table.add_row("pages", str(section["pages"]))
-    table.add_row("median equal pixels", f"{section['median_pixel_share'] * 100:.3f}%")
-    table.add_row("pages with >= 99% equal pixels", f"{section['share_of_pages_at_99'] * 100:.1f}%")
-    table.add_row("median elements with equal style", f"{section['median_style_share'] * 100:.2f}%")
+    for viewport, figures in section["widths"].items():
+        table.add_row(f"at {viewport}: pages checked", str(figures["checked"]))
+        table.add_row(f"at {viewport}: median equal pixels", f"{figures['median_pixel_share'] * 100:.3f}%")
+        table.add_row(f"at {viewport}: pages with >= 99% equal pixels", f"{figures['share_of_pages_at_99'] * 100:.1f}%")
+        table.add_row(f"at {viewport}: median elements, equal style", f"{figures['median_style_share'] * 100:.2f}%")
     table.add_row("worst pages, side by side", ", ".join(str(out_dir / p) for p in section["worst"][:3]))
     out.print(table)
 

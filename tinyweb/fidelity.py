@@ -17,7 +17,7 @@ from PIL import Image
 from playwright.async_api import Page
 
 from tinyweb.capture.browser import Browser, capture_loaded_page, load, settle
-from tinyweb.snapshot import Snapshot
+from tinyweb.snapshot import Snapshot, Viewport
 
 PIXEL_TOLERANCE = 8
 SNAPSHOT_PATH = "/__tinyweb_snapshot__.html"
@@ -55,11 +55,14 @@ class Fidelity:
     live_still: bool = True  # False: the page kept changing itself while it was captured
     live_png: bytes = b""
     snapshot_png: bytes = b""
+    viewport: Viewport | None = None  # the width compared, when a snapshot holds several
 
     def summary(self) -> str:
         return (
             f"{self.pixel_share * 100:7.3f}% pixels, {self.styles.share * 100:6.2f}% elements same style "
-            f"({self.styles.elements}), {self.url}" + ("" if self.live_still else " (the live page kept changing)")
+            f"({self.styles.elements}), {self.url}"
+            + (f" at {self.viewport}" if self.viewport else "")
+            + ("" if self.live_still else " (the live page kept changing)")
         )
 
 
@@ -171,6 +174,59 @@ async def measure(browser: Browser, url: str, timeout_s: float = 30, tries: int 
         live_png=live_png,
         snapshot_png=snap_png,
     )
+
+
+async def resize(page: Page, viewport: Viewport) -> None:
+    """Give `page` another viewport and let it settle there (layout, resize handlers, transitions)."""
+    from tinyweb.capture.responsive import RESIZE_SETTLE_MS
+
+    await page.set_viewport_size({"width": viewport.width, "height": viewport.height})
+    await page.wait_for_timeout(RESIZE_SETTLE_MS)
+    await settle(page, scroll=False)
+
+
+async def measure_widths(
+    browser: Browser, url: str, viewports: list[Viewport], timeout_s: float = 30, tries: int = 5, **capture_options
+) -> list[Fidelity]:
+    """A responsive capture of `url` at `viewports` (widest first, the browser's own), compared with the live
+    page at each width: one Fidelity per width the snapshot kept."""
+    live_page = await browser.new_page()
+    try:
+        await load(live_page, url, timeout_s)
+        await settle(live_page)
+        snap, base_png, still = await capture_still(live_page, url, tries, viewports=viewports, **capture_options)
+        live = [(base_png, await live_page.evaluate(STYLE_TABLE_JS))]
+        for vp in snap.viewports[1:]:
+            await resize(live_page, vp)
+            live.append((await screenshot(live_page), await live_page.evaluate(STYLE_TABLE_JS)))
+    finally:
+        await live_page.close()
+    out = []
+    snap_page = await browser.new_page()
+    try:
+        await render_snapshot(snap_page, snap.html, snap.url)
+        for i, vp in enumerate(snap.viewports or viewports[:1]):
+            if i:
+                await resize(snap_page, vp)
+            snap_png = await screenshot(snap_page)
+            a, b = decode_png(live[i][0]), decode_png(snap_png)
+            out.append(
+                Fidelity(
+                    url=url,
+                    pixel_share=pixel_share(a, b),
+                    live_size=(a.shape[1], a.shape[0]),
+                    snapshot_size=(b.shape[1], b.shape[0]),
+                    styles=compare_styles(live[i][1], await snap_page.evaluate(STYLE_TABLE_JS)),
+                    snapshot=snap,
+                    live_still=still,
+                    live_png=live[i][0],
+                    snapshot_png=snap_png,
+                    viewport=vp,
+                )
+            )
+    finally:
+        await snap_page.close()
+    return out
 
 
 def write_side_by_side(fid: Fidelity, path: Path) -> Path:

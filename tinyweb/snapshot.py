@@ -23,9 +23,10 @@ def snapshot_id(url: str, html: str) -> str:
 
 
 class Record(BaseModel):
-    """Base for every record: unknown fields are an error, not silently dropped."""
+    """Base for every record: unknown fields are an error, not silently dropped. Numbers are finite: JSON
+    cannot carry an infinity back (pydantic writes it as null), so one would make a record unreadable."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Viewport(Record):
@@ -64,7 +65,9 @@ class CaptureStats(Record):
 class Snapshot(Record):
     """One captured page: a self-contained HTML document with inline styles, plus what we know about it."""
 
-    schema_version: int = SCHEMA_VERSION
+    schema_version: int = Field(
+        default=SCHEMA_VERSION, ge=1, le=SCHEMA_VERSION, description="A newer one could not be read back."
+    )
     id: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$", description="snapshot_id(url, html)")
     url: str = Field(min_length=1, max_length=8192)
     requested_url: str | None = Field(default=None, max_length=8192)
@@ -74,6 +77,14 @@ class Snapshot(Record):
     lang: str | None = Field(default=None, max_length=64)
     meta_viewport: str | None = Field(default=None, max_length=1024)
     viewport: Viewport = Field(default_factory=lambda: Viewport(width=1280, height=800))
+    viewports: list[Viewport] = Field(
+        default_factory=list,
+        description="Every width captured, widest (the inline styles) first; the narrower ones are the @media "
+        "rules of the <style data-tw-media> block. Empty for a capture that did not try several widths.",
+    )
+    single_width: str | None = Field(
+        default=None, max_length=1024, description="Why only one width was kept though several were asked for."
+    )
     device_pixel_ratio: float = Field(default=1.0, gt=0)
     user_agent: str = Field(default="", max_length=1024)
     captured_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
@@ -101,9 +112,12 @@ class Snapshot(Record):
         return urlsplit(self.url).hostname or ""
 
     @classmethod
-    def from_capture(cls, result: dict[str, Any], *, source: str, requested_url: str | None = None) -> Snapshot:
+    def from_capture(
+        cls, result: dict[str, Any], *, source: str, requested_url: str | None = None, **fields: Any
+    ) -> Snapshot:
         """Build a Snapshot from what the capture script returned (`{ok: true, html, meta, stats, ...}`)."""
         meta = dict(result["meta"])
+        meta.update(fields)
         return cls(
             url=meta.pop("url"),
             requested_url=requested_url,

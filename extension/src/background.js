@@ -20,12 +20,17 @@ const CAPTURE_SCRIPT = "capture/capture.js";
 const AUTO_DELAY_MS = 1500; // let late scripts and fonts settle after "complete"
 const AUTO_REPEAT_MS = 10 * 60 * 1000; // an auto-captured URL is not captured again for 10 minutes
 const RECENT_KEY = "recentAuto";
+// A second width would mean resizing the reader's window or attaching the debugger to the tab: the
+// extension keeps the width the page is shown at, and the record says so (the crawler captures several).
+const SINGLE_WIDTH = "extension: the page is captured at the browser window's own width only";
 
 /** The Snapshot record the server expects, from what the capture script returned. */
 function recordFromCapture(result) {
   return Object.assign({}, result.meta, {
     schema_version: 1,
     source: "extension",
+    viewports: [result.meta.viewport],
+    single_width: SINGLE_WIDTH,
     capture_version: result.version || "",
     html: result.html,
     stats: result.stats,

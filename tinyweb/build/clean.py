@@ -2,8 +2,11 @@
 
 Per snapshot (in parallel, `datasets.map` over Arrow shards):
 - parse the document with lxml; a page that does not parse, or whose CSS does not, is dropped with its reason;
-- drop subtrees that do not render (`display:none` at the captured width) and their pseudo-element rules;
-- normalise every style attribute and pseudo-element rule (tinyweb.build.css), keep @font-face rules;
+- drop subtrees that do not render (`display:none` at every captured width) and their pseudo-element and
+  @media rules;
+- normalise every style attribute, pseudo-element rule and per-width @media rule (tinyweb.build.css; the
+  @media declarations keep their longhands, since a folded shorthand would reset more than the capture saw),
+  keep @font-face rules;
 - measure the page's skeleton (markup and text without any style) in SmolLM2 tokens: when the skeleton alone
   is over `max_tokens`, no styled page of it can fit in training, so it is dropped.
 Then, over the whole corpus: empty pages, exact duplicates and near duplicates (same text, same element
@@ -20,7 +23,16 @@ from typing import Any
 import tinycss2
 from lxml import etree, html
 
-from tinyweb.build.css import CSSError, canonical, fold_shorthands, normalize_style, parse_declarations, style_text
+from tinyweb.build.css import (
+    CSSError,
+    canonical,
+    fold_shorthands,
+    normalize_style,
+    normalize_value,
+    parse_declarations,
+    style_text,
+)
+from tinyweb.capture.responsive import MEDIA_STYLE_ATTR, REVERT, media_rules, query_breakpoint
 from tinyweb.snapshot import Snapshot
 
 PSEUDO_RULE = re.compile(r'^\[data-tw="([0-9a-z]+)"\](::?[a-z-]+)$')
@@ -45,6 +57,7 @@ class PageRecord:
     lang: str
     viewport_width: int
     viewport_height: int
+    viewports: list[list[int]]  # every captured [width, height], widest first; narrower ones are @media rules
     captured_at: str
     text: str  # visible text, for topics and labels
     headings: list[str]
@@ -114,8 +127,50 @@ def pseudo_css(faces: list[str], pseudo: dict[str, list[tuple[str, tuple]]]) -> 
     return "\n".join(lines)
 
 
+# Per-width rules of a page: query -> data-tw key -> pseudo selector ("" for the element) -> style.
+Media = dict[str, dict[str, dict[str, tuple]]]
+
+
+def _parse_media(css: str) -> Media:
+    try:
+        parsed = media_rules(css)
+    except ValueError as exc:
+        raise CSSError(str(exc)) from exc
+    media: Media = {}
+    for query, items in parsed:
+        for key, selector, style in items:
+            decls = {p: v if v == REVERT else normalize_value(p, v) for p, v in style.items()}
+            media.setdefault(query, {}).setdefault(key, {})[selector] = canonical(decls)
+    return media
+
+
+def media_css(media: Media) -> str:
+    """The cleaned per-width rules, `!important` as in the capture, widest breakpoint first."""
+    blocks = []
+    for query in sorted(media, key=query_breakpoint, reverse=True):
+        rules = [
+            f'[data-tw="{key}"]{selector}{{' + ";".join(f"{p}:{v} !important" for p, v in style) + "}"
+            for key in sorted(media[query], key=lambda k: int(k, 36))
+            for selector, style in sorted(media[query][key].items())
+        ]
+        blocks.append(f"@media {query}{{{''.join(rules)}}}")
+    return "\n".join(blocks)
+
+
 def _hidden(style: tuple) -> bool:
     return ("display", "none") in style
+
+
+def _hidden_everywhere(style: tuple, key: str | None, media: Media) -> bool:
+    """Hidden at the base width and at every other captured width (its @media rules applied)."""
+    if not _hidden(style):
+        return False
+    for rules in media.values():
+        display = rules.get(key, {}).get("", ()) if key else ()
+        value = dict(display).get("display")
+        if value is not None and value != "none":
+            return False
+    return True
 
 
 def _skeleton(root: html.HtmlElement) -> str:
@@ -144,8 +199,13 @@ def clean_snapshot(snap: Snapshot, tokens: Any) -> PageRecord:
     head = root.find("head")
     faces: list[str] = []
     pseudo: dict[str, list[tuple[str, tuple]]] = {}
+    media: Media = {}
     if head is not None:
         for style_el in head.findall("style"):
+            if style_el.get(MEDIA_STYLE_ATTR) is not None:
+                media = _parse_media(style_el.text or "")
+                style_el.drop_tree()
+                continue
             more_faces, more_pseudo = _parse_rules(style_el.text or "")
             faces += more_faces
             pseudo.update(more_pseudo)
@@ -163,7 +223,7 @@ def clean_snapshot(snap: Snapshot, tokens: Any) -> PageRecord:
         if text is None:
             continue
         style = normalize_style(text)
-        if _hidden(style) and el is not body and el is not root:
+        if _hidden_everywhere(style, el.attrib.get("data-tw"), media) and el is not body and el is not root:
             hidden.append(el)
         if style:
             el.attrib["style"] = style_text(style)
@@ -180,9 +240,14 @@ def clean_snapshot(snap: Snapshot, tokens: Any) -> PageRecord:
         el.drop_tree()  # keeps the text that follows it
     used_keys = {el.attrib["data-tw"] for el in root.iter() if isinstance(el.tag, str) and "data-tw" in el.attrib}
     pseudo = {k: v for k, v in pseudo.items() if k in used_keys}
+    media = {q: {k: v for k, v in rules.items() if k in used_keys} for q, rules in media.items()}
+    media = {q: rules for q, rules in media.items() if rules}
     if (faces or pseudo) and head is not None:
         style_el = etree.SubElement(head, "style")
         style_el.text = "\n" + pseudo_css(faces, pseudo) + "\n"
+    if media and head is not None:
+        style_el = etree.SubElement(head, "style", {MEDIA_STYLE_ATTR: ""})
+        style_el.text = "\n" + media_css(media) + "\n"
     document = html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
     skeleton = _skeleton(root)
     headings = [
@@ -203,6 +268,7 @@ def clean_snapshot(snap: Snapshot, tokens: Any) -> PageRecord:
         lang=snap.lang or "",
         viewport_width=snap.viewport.width,
         viewport_height=snap.viewport.height,
+        viewports=[[v.width, v.height] for v in snap.viewports] or [[snap.viewport.width, snap.viewport.height]],
         captured_at=snap.captured_at.isoformat(),
         text=snap.text,
         headings=headings[:40],

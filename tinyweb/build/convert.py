@@ -47,7 +47,7 @@ def convert_page(
         root.insert(0, head)
     for el in list(head):
         if el.tag in ("base", "style", "link"):
-            head.remove(el)
+            head.remove(el)  # the pseudo-element and @media rules are framework classes now
     link = etree.SubElement(head, "link", rel="stylesheet", href=FRAMEWORK_HREF)
     if own_faces:
         own = etree.Element("style")
@@ -59,12 +59,13 @@ def convert_page(
     for i, (el, info) in enumerate(styled):
         style = tuple(tuple(d) for d in info["style"])
         pseudo = [(sel, tuple(tuple(d) for d in ps)) for sel, ps in info["pseudo"]]
+        media = [(kind, tuple(tuple(d) for d in ms)) for kind, ms in info["media"]]
         el.attrib.pop("style", None)
         el.attrib.pop("data-tw", None)
         el.attrib.pop("class", None)  # only SVG kept one, and without the page's stylesheets it did nothing
-        if not style and not pseudo:
+        if not style and not pseudo and not media:
             continue
-        names, residual = fw.assign(style, pseudo)
+        names, residual = fw.assign(style, pseudo, media)
         result.elements += 1
         result.classes += len(names)
         result.declarations += len(style)
@@ -77,10 +78,14 @@ def convert_page(
         # The proof: the element's declarations are exactly the union of its classes' and its residual's.
         got: dict[str, str] = dict(residual)
         got_pseudo = []
+        got_media = []
         for name in names:
             kind, decls = class_styles[name]
             if kind.startswith("::"):
                 got_pseudo.append((kind, decls))
+                continue
+            if kind.startswith("@"):
+                got_media.append((kind, decls))
                 continue
             overlap = set(got) & set(decls)
             if overlap:
@@ -91,6 +96,10 @@ def convert_page(
         want_pseudo = sorted((sel, tuple(sorted(ps))) for sel, ps in pseudo)
         if sorted((sel, tuple(sorted(d.items()))) for sel, d in got_pseudo) != want_pseudo:
             result.mismatches.append(f"element {i} <{el.tag}>: pseudo-element rules differ")
+        # At every other width: exactly the element's own changes there (one media class per width).
+        want_media = sorted((kind, tuple(sorted(ms))) for kind, ms in media)
+        if sorted((kind, tuple(sorted(d.items()))) for kind, d in got_media) != want_media:
+            result.mismatches.append(f"element {i} <{el.tag}>: per-width rules differ")
     result.html = html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
     return result
 

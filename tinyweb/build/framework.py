@@ -9,9 +9,16 @@ typography, box, layout, background/border, effects). Then, corpus-wide:
 Families are disjoint and a bundle replaces all of them, so no two classes on one element ever set the same
 property: the order of rules cannot matter. Pseudo-element rules become `.class::before` rules.
 
+Per-width rules (a responsive capture's @media block) become *media* classes: each element's whole set of
+changes at one width is one class, written `!important` inside `@media (max-width: …)` at the end of the
+stylesheet, so at that width it wins over the element's base classes whatever their order; `revert` hands a
+property back to what the element gets without it. Media blocks come widest first (a narrower one applies
+inside a wider one's range and must come later).
+
 Class names are `{topic}-{role}[-{family}][-{n}]`: the topic of the pages that use the class (`base` when
 they span several topics), the most common role of the elements that use it (tinyweb.build.roles), the
-family for family classes (type, box, flow, skin, fx), and a number when the rest is taken, given in order
+family for family classes (type, box, flow, skin, fx) or the width for media classes (phone, tablet…), and
+a number when the rest is taken, given in order
 of use, so the same corpus always gives the same names.
 """
 
@@ -30,6 +37,7 @@ from lxml import html
 from tinyweb.build.clean import PSEUDO_RULE
 from tinyweb.build.css import Style, parse_declarations, split_families, style_text
 from tinyweb.build.roles import assign_roles
+from tinyweb.capture.responsive import MEDIA_STYLE_ATTR, media_rules, query_breakpoint
 
 MIN_USES = 2  # elements that must share a family's declarations for them to become a class
 BUNDLE_MIN_USES = 2  # elements that must share a whole style set for it to become one class
@@ -44,6 +52,8 @@ PSEUDO_TAGS = {
     "::first-letter": "first-letter",
     "::first-line": "first-line",
 }
+# Media classes are named for the devices their breakpoint is for (tinyweb.capture.responsive).
+MEDIA_TAGS = {575.98: "phone", 767.98: "phablet", 991.98: "tablet", 1199.98: "laptop", 1399.98: "desktop"}
 FONT_FACE_KEY = ("font-family", "font-weight", "font-style", "font-stretch", "unicode-range")
 
 
@@ -52,14 +62,42 @@ class ClassDef:
     name: str
     topic: str
     role: str
-    kind: str  # "bundle", a family ("text", "box", ...) or a pseudo-element ("::before", ...)
+    kind: str  # "bundle", a family ("text", ...), a pseudo-element ("::before", ...) or "@(max-width: …)[::…]"
     style: str  # declarations, `prop:value;prop:value`
     uses: int  # elements that carry it
     pages: int  # pages that use it
 
     @property
+    def media(self) -> str:
+        """The media query of a media class, else ""."""
+        return split_media_kind(self.kind)[0]
+
+    @property
     def selector(self) -> str:
-        return f".{self.name}{self.kind}" if self.kind.startswith("::") else f".{self.name}"
+        pseudo = split_media_kind(self.kind)[1] if self.kind.startswith("@") else self.kind
+        return f".{self.name}{pseudo}" if pseudo.startswith("::") else f".{self.name}"
+
+    def rule(self) -> str:
+        if self.media:
+            return self.selector + "{" + ";".join(f"{d} !important" for d in self.style.split(";") if d) + "}"
+        return f"{self.selector}{{{self.style}}}"
+
+
+def media_kind(query: str, selector: str) -> str:
+    return f"@{query}{selector}"
+
+
+def split_media_kind(kind: str) -> tuple[str, str]:
+    """`@(max-width: 575.98px)::before` -> ("(max-width: 575.98px)", "::before"); ("", kind) for the rest."""
+    if not kind.startswith("@"):
+        return "", kind
+    end = kind.rindex(")") + 1
+    return kind[1:end], kind[end:]
+
+
+def media_tag(query: str) -> str:
+    point = query_breakpoint(query)
+    return MEDIA_TAGS.get(point, f"upto{int(point)}")
 
 
 @dataclass
@@ -73,8 +111,11 @@ class Framework:
         if not self.by_key:
             self.by_key = {_key(c.kind, c.style): c.name for c in self.classes}
 
-    def assign(self, style: Style, pseudo: Iterable[tuple[str, Style]] = ()) -> tuple[list[str], Style]:
-        """The classes for an element with `style` and pseudo-element rules, and its residual inline style."""
+    def assign(
+        self, style: Style, pseudo: Iterable[tuple[str, Style]] = (), media: Iterable[tuple[str, Style]] = ()
+    ) -> tuple[list[str], Style]:
+        """The classes for an element with `style`, pseudo-element rules and per-width rules (media kind,
+        style), and its residual inline style."""
         names: list[str] = []
         residual: list[tuple[str, str]] = []
         if style:
@@ -88,20 +129,31 @@ class Framework:
                         names.append(name)
                     else:
                         residual.extend(part)
-        for selector, pstyle in pseudo:
+        for selector, pstyle in [*pseudo, *media]:
             name = self.by_key.get(_key(selector, style_text(pstyle)))
             if name is None:
                 raise KeyError(f"no class for {selector} {{{style_text(pstyle)}}}")
             names.append(name)
         return names, tuple(sorted(residual))
 
-    def css(self) -> str:
-        """The framework stylesheet: fonts, then one commented section per topic."""
+    def css(self, responsive: bool = True) -> str:
+        """The framework stylesheet: fonts, one commented section per topic, then the media classes in one
+        @media block per width, widest first (`responsive=False`: without them, to measure what they cost)."""
         lines = ["/* tinyweb semantic CSS framework: generated by `tinyweb framework`; do not edit. */"]
         if self.font_faces:
             lines += ["", "/* fonts */", *self.font_faces]
+        lines += self._sections([c for c in self.classes if not c.media])
+        if responsive:
+            queries = sorted({c.media for c in self.classes if c.media}, key=query_breakpoint, reverse=True)
+            for query in queries:
+                lines += ["", f"/* {media_tag(query)}: these rules win over the base classes up to this width */"]
+                lines += [f"@media {query} {{", *self._sections([c for c in self.classes if c.media == query]), "}"]
+        return "\n".join(lines) + "\n"
+
+    def _sections(self, classes: list[ClassDef]) -> list[str]:
+        lines: list[str] = []
         sections: dict[str, list[ClassDef]] = defaultdict(list)
-        for c in self.classes:
+        for c in classes:
             sections[c.topic].append(c)
         order = sorted(sections, key=lambda t: (t != BASE_TOPIC, t == "general", t))
         for topic in order:
@@ -109,8 +161,8 @@ class Framework:
             about = "shared by several topics" if topic == BASE_TOPIC else ", ".join(words[:5]) or "pages on no topic"
             lines += ["", f"/* {topic}: {about} */"]
             for c in sorted(sections[topic], key=lambda c: (c.role, c.name)):
-                lines.append(f"{c.selector}{{{c.style}}}")
-        return "\n".join(lines) + "\n"
+                lines.append(c.rule())
+        return lines
 
     def to_json(self) -> dict[str, Any]:
         return {"classes": [asdict(c) for c in self.classes], "font_faces": self.font_faces, "topics": self.topics}
@@ -144,11 +196,18 @@ UNSTYLED_TAGS = ("head", "title", "meta", "base", "style", "link")
 
 
 def element_styles(root: html.HtmlElement) -> tuple[list[tuple[html.HtmlElement, dict[str, Any]]], list[str]]:
-    """Each element of a parsed cleaned page in document order with its {role, style, pseudo}, and the page's
-    @font-face rules. `style` and each pseudo style are lists of [property, value] in canonical order."""
+    """Each element of a parsed cleaned page in document order with its {role, style, pseudo, media}, and the
+    page's @font-face rules. `style` and each pseudo and media style are lists of [property, value] in
+    canonical order; `media` pairs a media kind (media_kind()) with the element's changes at that width."""
     faces: list[str] = []
     pseudo: dict[str, list[tuple[str, Style]]] = defaultdict(list)
+    media: dict[str, list[tuple[str, Style]]] = defaultdict(list)
     for style_el in root.iter("style"):
+        if style_el.get(MEDIA_STYLE_ATTR) is not None:
+            for query, items in media_rules(style_el.text or ""):
+                for key, selector, decls in items:
+                    media[key].append((media_kind(query, selector), tuple(sorted(decls.items()))))
+            continue
         for rule in tinycss2.parse_stylesheet(style_el.text or "", skip_comments=True, skip_whitespace=True):
             if rule.type == "at-rule":
                 faces.append(tinycss2.serialize([rule]).strip())
@@ -165,10 +224,12 @@ def element_styles(root: html.HtmlElement) -> tuple[list[tuple[html.HtmlElement,
         style = tuple(sorted(parse_declarations(el.get("style") or "").items()))
         key = el.get("data-tw")
         rules = pseudo.get(key, []) if key else []
+        widths = media.get(key, []) if key else []
         info = {
             "role": roles.get(el, "box"),
             "style": [list(d) for d in style],
             "pseudo": [[sel, [list(d) for d in s]] for sel, s in rules],
+            "media": [[kind, [list(d) for d in s]] for kind, s in widths],
         }
         elements.append((el, info))
     return elements, faces
@@ -264,7 +325,7 @@ def build_framework(
                         for fam, part in split_families(style).items()
                         if family_uses[k := _key(fam, style_text(part))] >= MIN_USES
                     ]
-            keys += [_key(sel, style_text(tuple(tuple(d) for d in ps))) for sel, ps in el["pseudo"]]
+            keys += [_key(sel, style_text(tuple(tuple(d) for d in ps))) for sel, ps in [*el["pseudo"], *el["media"]]]
             for k in keys:
                 roles[k][el["role"]] += 1
                 topics[k][topic] += 1
@@ -283,6 +344,9 @@ def build_framework(
             stem += "-" + FAMILY_TAGS[kind]
         elif kind in PSEUDO_TAGS:
             stem += "-" + PSEUDO_TAGS[kind]
+        elif kind.startswith("@"):
+            query, pseudo = split_media_kind(kind)
+            stem += "-" + media_tag(query) + ("-" + PSEUDO_TAGS.get(pseudo, pseudo.strip(":")) if pseudo else "")
         name, n = stem, 1
         while name in taken:
             n += 1

@@ -17,6 +17,7 @@ OUT/
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections import Counter
 from collections.abc import Callable
@@ -119,7 +120,7 @@ def run_framework(out: Path, options: BuildOptions) -> dict[str, Any]:
     fw.save(out)
     (out / "page-font-faces.json").write_text(json.dumps(page_faces, indent=1), encoding="utf-8")
     css = fw.css()
-    kinds = Counter("pseudo" if c.kind.startswith("::") else c.kind for c in fw.classes)
+    kinds = Counter("pseudo" if c.kind.startswith("::") else "media" if c.media else c.kind for c in fw.classes)
     multi_page = sum(1 for c in fw.classes if c.pages >= 2)
     section = {
         "classes": len(fw.classes),
@@ -127,6 +128,8 @@ def run_framework(out: Path, options: BuildOptions) -> dict[str, Any]:
         "font_faces": len(fw.font_faces),
         "bytes": len(css.encode("utf-8")),
         "tokens": count_tokens([css])[0],
+        # What responsiveness costs: the same framework without its @media classes.
+        "tokens_without_media": count_tokens([fw.css(responsive=False)])[0],
         "reuse": {
             "mean_uses_per_class": report.ratio(sum(c.uses for c in fw.classes), len(fw.classes)),
             "mean_pages_per_class": report.ratio(sum(c.pages for c in fw.classes), len(fw.classes)),
@@ -186,6 +189,7 @@ def run_convert(out: Path, options: BuildOptions) -> dict[str, Any]:
         )
     seeded = [r for r in rows if r["seed_format_tokens"]]
     total_semantic = sum(semantic_tokens) + framework_tokens
+    responsive = responsive_cost(converted, fw, semantic_tokens, framework_tokens, count_tokens)
     totals = {
         "pages": len(rows),
         "seed_format_tokens": sum(r["seed_format_tokens"] for r in seeded) if seeded else None,
@@ -213,9 +217,38 @@ def run_convert(out: Path, options: BuildOptions) -> dict[str, Any]:
             sum(p.residual_declarations for p in converted), sum(p.declarations for p in converted)
         ),
     }
-    section = {"totals": totals, "pages": rows}
+    section = {"totals": totals, "responsive": responsive, "pages": rows}
     report.write_section(out, "convert", section)
     return section
+
+
+def responsive_cost(
+    converted: list[Any], fw: Framework, semantic_tokens: list[int], framework_tokens: int, count_tokens: Any
+) -> dict[str, Any]:
+    """Tokens of the semantic pages plus the framework with their @media classes and without them."""
+    media_names = {c.name for c in fw.classes if c.media}
+
+    def without_media(document: str) -> str:
+        def strip(match: re.Match[str]) -> str:
+            names = [n for n in match.group(1).split() if n not in media_names]
+            return f' class="{" ".join(names)}"' if names else ""
+
+        return re.sub(r' class="([^"]*)"', strip, document)
+
+    plain_tokens = count_tokens([without_media(p.html) for p in converted]) if media_names else semantic_tokens
+    plain_framework = count_tokens([fw.css(responsive=False)])[0] if media_names else framework_tokens
+    with_media = sum(semantic_tokens) + framework_tokens
+    without = sum(plain_tokens) + plain_framework
+    return {
+        "media_classes": len(media_names),
+        "responsive_pages": sum(a != b for a, b in zip(semantic_tokens, plain_tokens, strict=True)),
+        "pages": len(converted),
+        "semantic_plus_framework_tokens": with_media,
+        "without_media_tokens": without,
+        "framework_tokens": framework_tokens,
+        "framework_without_media_tokens": plain_framework,
+        "cost": report.ratio(with_media - without, without),
+    }
 
 
 def run_label(

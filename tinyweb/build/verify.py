@@ -1,11 +1,12 @@
 """`tinyweb verify OUT`: does each semantic page render what its snapshot rendered?
 
-Both documents are opened in headless Chromium at the snapshot's capture viewport and from the snapshot's
-own origin (fulfilled by a route, so fonts and images load as they did for the snapshot), then compared as
+Both documents are opened in headless Chromium at each viewport the snapshot was captured at (a responsive
+snapshot holds several; the narrower ones are its @media rules) and from the snapshot's own origin
+(fulfilled by a route, so fonts and images load as they did for the snapshot), then compared as
 tinyweb.fidelity defines it: the share of equal pixels over the larger full-page screenshot, and the share
 of elements whose computed style is equal. Elements are matched in document order, skipping subtrees that
 do not render (the clean stage removed those from the semantic page). Side-by-side PNGs of the worst pages
-are written to OUT/verify/.
+are written to OUT/verify/. The report gives the figures per width; the top-level ones are the widest's.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class PageCheck:
     style_share: float
     elements: int
     differing: dict[str, int]
+    viewport: str = ""  # WxH
     png: str | None = None
 
 
@@ -71,8 +73,22 @@ async def _render(page: Page, origin_url: str, path: str, files: dict[str, tuple
     return png, styles
 
 
-async def check_page(browser: Browser, page_record: dict[str, Any], semantic: str, css: str) -> tuple[PageCheck, bytes]:
-    viewport = Viewport(width=page_record["viewport_width"], height=page_record["viewport_height"])
+def page_viewports(page_record: dict[str, Any]) -> list[Viewport]:
+    """The widths a cleaned page was captured at, widest first."""
+    sizes = page_record.get("viewports") or [[page_record["viewport_width"], page_record["viewport_height"]]]
+    return [Viewport(width=w, height=h) for w, h in sizes]
+
+
+async def check_page(
+    browser: Browser, page_record: dict[str, Any], semantic: str, css: str
+) -> list[tuple[PageCheck, bytes]]:
+    """One check per captured width."""
+    return [await check_width(browser, page_record, semantic, css, vp) for vp in page_viewports(page_record)]
+
+
+async def check_width(
+    browser: Browser, page_record: dict[str, Any], semantic: str, css: str, viewport: Viewport
+) -> tuple[PageCheck, bytes]:
     html_type = "text/html; charset=utf-8"
     renders = []
     for files in (
@@ -94,6 +110,7 @@ async def check_page(browser: Browser, page_record: dict[str, Any], semantic: st
         style_share=styles.share,
         elements=styles.elements,
         differing=dict(sorted(styles.differing.items(), key=lambda kv: -kv[1])[:10]),
+        viewport=str(viewport),
     )
     strip = diff_image(snap_png, sem_png)
     buffer = io.BytesIO()
@@ -116,35 +133,47 @@ async def verify_pages(out: Path, pages: list[dict[str, Any]], progress: Any = N
     async with Browser(BrowserOptions()) as browser:
         for record in pages:
             semantic = _need(out / PAGES_DIR / f"{record['id']}.html", "convert").read_text(encoding="utf-8")
-            shots.append(await check_page(browser, record, semantic, css))
-            if progress:
-                progress(shots[-1][0])
+            for shot in await check_page(browser, record, semantic, css):
+                shots.append(shot)
+                if progress:
+                    progress(shot[0])
     folder = out / "verify"
     folder.mkdir(exist_ok=True)
     for old in folder.glob("*.png"):
         old.unlink()
     worst = sorted(shots, key=lambda s: (s[0].pixel_share, s[0].style_share, s[0].id))[:WORST_PNGS]
     for check, png in worst:
-        path = folder / f"{check.id}.png"
+        path = folder / f"{check.id}-{check.viewport}.png"
         path.write_bytes(png)
         check.png = str(path.relative_to(out))
     return [check for check, _ in shots]
+
+
+def _figures(checks: list[PageCheck]) -> dict[str, Any]:
+    shares = sorted(c.pixel_share for c in checks)
+    return {
+        "checked": len(checks),
+        "median_pixel_share": report.median(shares),
+        "p5_pixel_share": shares[int(0.05 * (len(shares) - 1))] if shares else None,
+        "pages_at_99_5": sum(s >= 0.995 for s in shares),
+        "pages_at_99": sum(s >= 0.99 for s in shares),
+        "share_of_pages_at_99": report.ratio(sum(s >= 0.99 for s in shares), len(shares)),
+        "median_style_share": report.median([c.style_share for c in checks]),
+    }
 
 
 def verify(out: Path, sample: int | None = None, progress: Any = None) -> dict[str, Any]:
     """The verify entry point: checks, then a `verify` section in OUT/report.json."""
     pages = select(load_pages(out), sample)
     checks = asyncio.run(verify_pages(out, pages, progress))
-    shares = sorted(c.pixel_share for c in checks)
-    p5 = shares[int(0.05 * (len(shares) - 1))] if shares else None
+    by_width: dict[str, list[PageCheck]] = {}
+    for check in sorted(checks, key=lambda c: -int(c.viewport.split("x")[0])):
+        by_width.setdefault(check.viewport, []).append(check)
+    widths = {vp: _figures(group) for vp, group in by_width.items()}
     section = {
-        "pages": len(checks),
-        "median_pixel_share": report.median(shares),
-        "p5_pixel_share": p5,
-        "pages_at_99_5": sum(s >= 0.995 for s in shares),
-        "pages_at_99": sum(s >= 0.99 for s in shares),
-        "share_of_pages_at_99": report.ratio(sum(s >= 0.99 for s in shares), len(shares)),
-        "median_style_share": report.median([c.style_share for c in checks]),
+        "pages": len(pages),
+        **(next(iter(widths.values())) if widths else _figures([])),  # the widest width's
+        "widths": widths,
         "worst": [c.png for c in sorted(checks, key=lambda c: c.pixel_share) if c.png],
         "checks": [asdict(c) for c in checks],
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -166,10 +167,8 @@ async def settle(page: Page, scroll: bool = True) -> dict[str, Any]:
     return await page.evaluate("opts => globalThis.tinywebSettle(opts)", {"scroll": scroll})
 
 
-async def capture_loaded_page(
-    page: Page, *, source: str = "crawler", requested_url: str | None = None, **options: Any
-) -> Snapshot:
-    """Run the capture script on an already loaded and settled page and return its Snapshot."""
+async def run_capture(page: Page, **options: Any) -> dict[str, Any]:
+    """The capture script's result on the loaded page (`{ok: true, html, meta, stats, ...}`), or CaptureError."""
     await ensure_script(page)
     try:
         result = await page.evaluate("opts => globalThis.tinywebCapture(opts)", options)
@@ -178,16 +177,69 @@ async def capture_loaded_page(
     if not result.get("ok"):
         error = result.get("error", {})
         raise CaptureError(error.get("code", "capture_failed"), error.get("message", "capture failed"))
-    return Snapshot.from_capture(result, source=source, requested_url=requested_url)
+    return result
+
+
+async def capture_loaded_page(
+    page: Page,
+    *,
+    source: str = "crawler",
+    requested_url: str | None = None,
+    viewports: Sequence[Viewport] = (),
+    **options: Any,
+) -> Snapshot:
+    """Run the capture script on an already loaded and settled page and return its Snapshot. With several
+    `viewports` (widest first, the page's current one), the page is captured at each width and the narrower
+    ones become @media rules (tinyweb.capture.responsive)."""
+    if len(viewports) < 2:
+        result = await run_capture(page, **options)
+        return Snapshot.from_capture(result, source=source, requested_url=requested_url, viewports=list(viewports))
+    from tinyweb.capture import responsive
+
+    keep_marks = bool(options.get("markElements"))
+    first = await run_capture(page, **{**options, "markElements": True})
+    documents = [first["html"]]
+    single_width = None
+    try:
+        for vp in viewports[1:]:
+            await page.evaluate(responsive.OBSERVE_JS)
+            await page.set_viewport_size({"width": vp.width, "height": vp.height})
+            await page.wait_for_timeout(responsive.RESIZE_SETTLE_MS)
+            await page.evaluate("opts => globalThis.tinywebSettle(opts)", {"scroll": False})
+            changed = await page.evaluate(responsive.STOP_OBSERVING_JS)
+            if changed:
+                single_width = f"dom_changed: the page changed when resized to {vp} ({', '.join(changed[:3])})"
+                break
+            other = await run_capture(page, **{**options, "markElements": True, "seedFormat": "none"})
+            documents.append(other["html"])
+    except PlaywrightError as exc:
+        raise CaptureError("capture_failed", f"capturing at another width: {exc.message.splitlines()[0]}") from exc
+    finally:
+        base = viewports[0]
+        await page.set_viewport_size({"width": base.width, "height": base.height})
+    if single_width is None:
+        first["html"], single_width = responsive.merge(documents, [v.width for v in viewports], keep_marks)
+    else:
+        first["html"] = responsive.strip_marks(documents[0], keep_marks)
+    kept = list(viewports) if single_width is None else [viewports[0]]
+    return Snapshot.from_capture(
+        first, source=source, requested_url=requested_url, viewports=kept, single_width=single_width
+    )
 
 
 async def capture_url(
-    page: Page, url: str, *, timeout_s: float = 30, source: str = "crawler", **options: Any
+    page: Page,
+    url: str,
+    *,
+    timeout_s: float = 30,
+    source: str = "crawler",
+    viewports: Sequence[Viewport] = (),
+    **options: Any,
 ) -> Snapshot:
-    """Load, settle and capture one page."""
+    """Load, settle and capture one page (at each of `viewports`, widest first, when several are given)."""
     await load(page, url, timeout_s)
     try:
         await settle(page)
     except PlaywrightError as exc:
         raise CaptureError("capture_failed", f"the page could not be settled: {exc.message.splitlines()[0]}") from exc
-    return await capture_loaded_page(page, source=source, requested_url=url, **options)
+    return await capture_loaded_page(page, source=source, requested_url=url, viewports=viewports, **options)

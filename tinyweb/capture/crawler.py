@@ -20,6 +20,7 @@ from urllib.robotparser import RobotFileParser
 from playwright.async_api import Page
 
 from tinyweb.capture.browser import Browser, BrowserOptions, capture_url
+from tinyweb.capture.responsive import DEFAULT_VIEWPORTS
 from tinyweb.errors import CaptureError, UsageError
 from tinyweb.snapshot import Viewport
 from tinyweb.store import Store
@@ -69,7 +70,8 @@ class CrawlOptions:
     respect_robots: bool = True
     delay_s: float = 0.5  # between two requests to one host
     page_timeout_s: float = 30.0
-    viewport: Viewport = field(default_factory=lambda: Viewport(width=1280, height=800))
+    # Widest first: the page is loaded at the first, captured there, then at each narrower width (@media rules).
+    viewports: tuple[Viewport, ...] = DEFAULT_VIEWPORTS
     block_external: bool = False
     seed_format: str = "size"
 
@@ -188,7 +190,7 @@ class Crawler:
         done = self.store.crawl_pages(crawl_id)
         per_domain = Counter(urlsplit(p.url).hostname for p in done if p.state in ("done", "failed"))
         visited = sum(per_domain.values())
-        browser_opts = BrowserOptions(viewport=opts.viewport, block_external=opts.block_external)
+        browser_opts = BrowserOptions(viewport=opts.viewports[0], block_external=opts.block_external)
         async with Browser(browser_opts) as browser:
             robots = Robots(browser, USER_AGENT_TOKEN)
             gate = HostGate(opts.delay_s)
@@ -244,7 +246,9 @@ class Crawler:
         await gate.wait(url)
         try:
             snap = await asyncio.wait_for(
-                capture_url(tab, url, timeout_s=opts.page_timeout_s, seedFormat=opts.seed_format),
+                capture_url(
+                    tab, url, timeout_s=opts.page_timeout_s, viewports=opts.viewports, seedFormat=opts.seed_format
+                ),
                 timeout=opts.page_timeout_s * 2,
             )
         except (TimeoutError, CaptureError) as exc:

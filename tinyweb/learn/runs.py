@@ -45,13 +45,18 @@ def resolve_base_model(name_or_path: str) -> Path:
 
 
 def framework_classes(css: str) -> set[str]:
-    """Every class name a framework stylesheet defines (`.name {…}`, `.name::before {…}`)."""
+    """Every class name a framework stylesheet defines (`.name {…}`, `.name::before {…}`, and the same inside
+    `@media` blocks: the per-width classes)."""
     import tinycss2
 
     names: set[str] = set()
-    for rule in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True):
+    rules = tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)
+    while rules:
+        rule = rules.pop()
         if rule.type == "qualified-rule":
             names.update(CLASS_SELECTOR.findall(tinycss2.serialize(rule.prelude)))
+        elif rule.type == "at-rule" and rule.lower_at_keyword == "media" and rule.content is not None:
+            rules += tinycss2.parse_rule_list(rule.content, skip_comments=True, skip_whitespace=True)
     return names
 
 
