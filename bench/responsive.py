@@ -38,17 +38,16 @@ def spread(n: int) -> list[str]:
     return [row["path"] for row in rows[::step][:n]]
 
 
-async def capture(paths: list[str]) -> dict[str, list]:
+async def capture(base_url: str, paths: list[str]) -> dict[str, list]:
     out = {}
-    with StaticServer(CORPUS, port=PORT) as server:
-        async with Browser(BrowserOptions(viewport=DEFAULT_VIEWPORTS[0], block_external=True)) as browser:
-            for i, path in enumerate(paths, 1):
-                try:
-                    out[path] = await measure_widths(browser, server.url + path, list(DEFAULT_VIEWPORTS))
-                except Exception as exc:  # a page that cannot be captured is reported, not fatal
-                    print(f"[{i}/{len(paths)}] {path}: {exc}")
-                    continue
-                print(f"[{i}/{len(paths)}] " + " | ".join(f.summary() for f in out[path]))
+    async with Browser(BrowserOptions(viewport=DEFAULT_VIEWPORTS[0], block_external=True)) as browser:
+        for i, path in enumerate(paths, 1):
+            try:
+                out[path] = await measure_widths(browser, base_url + path, list(DEFAULT_VIEWPORTS))
+            except Exception as exc:  # a page that cannot be captured is reported, not fatal
+                print(f"[{i}/{len(paths)}] {path}: {exc}")
+                continue
+            print(f"[{i}/{len(paths)}] " + " | ".join(f.summary() for f in out[path]))
     return out
 
 
@@ -67,7 +66,17 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=60)
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     args = parser.parse_args()
-    measured = asyncio.run(capture(spread(args.pages)))
+    # The corpus stays served until verify is done: snapshots and semantic pages load their images from it.
+    with StaticServer(CORPUS, port=PORT) as server:
+        result = run(server.url, args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "responsive.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    print(json.dumps({k: v for k, v in result.items() if k != "single_width"}, indent=1))
+    print(f"single width: {len(result['single_width'])} pages: {sorted(set(result['single_width'].values()))[:5]}")
+
+
+def run(base_url: str, args: argparse.Namespace) -> dict:
+    measured = asyncio.run(capture(base_url, spread(args.pages)))
     both = {p: fids for p, fids in measured.items() if len(fids) == 2}
     single = {p: fids[0].snapshot.single_width for p, fids in measured.items() if len(fids) == 1}
     capture_figures = {
@@ -86,7 +95,7 @@ def main() -> None:
         "both_widths": len(both),
         "single_width": single,
         "capture_fidelity": capture_figures,
-        "build_verify": {vp: {k: v for k, v in f.items()} for vp, f in checked["widths"].items()},
+        "build_verify": checked["widths"],
         "lossless_pages": f"{summary['convert']['totals']['lossless_pages']} / {summary['convert']['totals']['pages']}",
         "responsive_cost": summary["convert"]["responsive"],
         "framework": {
@@ -96,10 +105,7 @@ def main() -> None:
             "tokens_without_media": summary["framework"]["tokens_without_media"],
         },
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "responsive.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    print(json.dumps({k: v for k, v in result.items() if k != "single_width"}, indent=1))
-    print(f"single width: {len(single)} pages: {sorted(set(single.values()))[:5]}")
+    return result
 
 
 if __name__ == "__main__":

@@ -286,3 +286,25 @@ def test_stage_commands_run_one_after_another(demo_store, tmp_path):
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["convert"]["totals"]["lossless_pages"] == 11
     assert report["label"]["pages"] == 11 and report["prompts"]["kept"] == 11
+
+
+def test_the_page_doctype_and_so_its_rendering_mode_is_kept():
+    """A quirks-mode page (no doctype, or a legacy one without its system identifier) stays in quirks mode
+    through clean and convert: `<!DOCTYPE html>` would change its layout (images in table cells, line boxes)."""
+    from tinyweb.build.clean import clean_snapshot
+    from tinyweb.build.convert import class_styles, convert_page
+    from tinyweb.build.framework import Framework
+    from tinyweb.models import count_tokens
+
+    fw = Framework(classes=[], font_faces=[])
+    legacy = '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN">'
+    for doctype in ("", legacy, "<!DOCTYPE html>"):
+        snap = _snapshot("http://a.test/", "<p>x</p>")
+        snap = Snapshot(**(snap.model_dump(exclude={"id"}) | {"html": snap.html.replace("<!DOCTYPE html>", doctype)}))
+        page = clean_snapshot(snap, count_tokens)
+        semantic = convert_page({"id": page.id, "html": page.html}, fw, [], class_styles(fw)).html
+        for document in (page.html, semantic):
+            if doctype:
+                assert document.startswith(doctype + "\n<html>"), document[:120]
+            else:
+                assert document.startswith("<html>"), document[:120]

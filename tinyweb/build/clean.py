@@ -173,7 +173,16 @@ def _hidden_everywhere(style: tuple, key: str | None, media: Media) -> bool:
     return True
 
 
-def _skeleton(root: html.HtmlElement) -> str:
+def page_doctype(document: str, root: html.HtmlElement) -> str | None:
+    """The document's own doctype, kept as captured: it sets the rendering mode (none, or a legacy one without
+    its system identifier, means quirks mode), and `<!DOCTYPE html>` on a quirks page changes its layout.
+    None when the document has none (lxml would otherwise invent one)."""
+    if not re.match(r"\s*<!doctype", document, re.IGNORECASE):
+        return None
+    return root.getroottree().docinfo.doctype or None
+
+
+def _skeleton(root: html.HtmlElement, doctype: str | None) -> str:
     """The page without any style: what no framework can compress away."""
     copy = html.fromstring(html.tostring(root))
     for el in copy.iter():
@@ -182,7 +191,7 @@ def _skeleton(root: html.HtmlElement) -> str:
             el.attrib.pop("data-tw", None)
     for style in copy.iter("style"):
         style.drop_tree()
-    return html.tostring(copy, encoding="unicode", doctype="<!DOCTYPE html>")
+    return html.tostring(copy, encoding="unicode", doctype=doctype)
 
 
 def _normalise_text(text: str) -> str:
@@ -248,8 +257,9 @@ def clean_snapshot(snap: Snapshot, tokens: Any) -> PageRecord:
     if media and head is not None:
         style_el = etree.SubElement(head, "style", {MEDIA_STYLE_ATTR: ""})
         style_el.text = "\n" + media_css(media) + "\n"
-    document = html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
-    skeleton = _skeleton(root)
+    doctype = page_doctype(snap.html, root)
+    document = html.tostring(root, encoding="unicode", doctype=doctype)
+    skeleton = _skeleton(root, doctype)
     headings = [
         re.sub(r"\s+", " ", h.text_content()).strip() for h in body.iter(*HEADING_TAGS) if h.text_content().strip()
     ]

@@ -14,6 +14,7 @@ from typing import Any
 
 from lxml import etree, html
 
+from tinyweb.build.clean import page_doctype
 from tinyweb.build.css import parse_declarations, style_text
 from tinyweb.build.framework import Framework, element_styles
 
@@ -100,7 +101,7 @@ def convert_page(
         want_media = sorted((kind, tuple(sorted(ms))) for kind, ms in media)
         if sorted((kind, tuple(sorted(d.items()))) for kind, d in got_media) != want_media:
             result.mismatches.append(f"element {i} <{el.tag}>: per-width rules differ")
-    result.html = html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
+    result.html = html.tostring(root, encoding="unicode", doctype=page_doctype(page["html"], root))
     return result
 
 
