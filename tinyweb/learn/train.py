@@ -94,8 +94,9 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
-def _start_run(config: TrainConfig, resume: bool, is_main: bool) -> tuple[Path, dict[str, Any]]:
-    """The run folder: a new one, or the one to resume (its fixed settings must match)."""
+def _start_run(config: TrainConfig, resume: bool, state: Any) -> tuple[Path, dict[str, Any]]:
+    """The run folder: a new one, or the one to resume (its fixed settings must match). Every process checks
+    before the main one writes (a barrier between), or a late process would find the new run and refuse it."""
     folder = Path(config.output)
     run_file = folder / RUN_FILE
     if run_file.is_file():
@@ -126,7 +127,8 @@ def _start_run(config: TrainConfig, resume: bool, is_main: bool) -> tuple[Path, 
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__},
         "status": "training",
     }
-    if is_main:
+    state.wait_for_everyone()
+    if state.is_main_process:
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(css, folder / FRAMEWORK_CSS)
         _write_json(run_file, meta)
@@ -167,7 +169,7 @@ def train(config: TrainConfig, resume: bool = False) -> dict[str, Any]:
     from accelerate import PartialState
 
     state = PartialState(cpu=_device()[0] == "cpu")  # as the Trainer will: gloo between CPU processes
-    folder, meta = _start_run(config, resume, state.is_main_process)
+    folder, meta = _start_run(config, resume, state)
     model, tokenizer = load_causal_lm(meta["base_model_folder"])
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
