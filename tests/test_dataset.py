@@ -104,6 +104,12 @@ def test_long_pages_are_left_out_never_truncated(demo_build, tmp_path):
     assert len(json.loads((out / "final-dataset.json").read_text())) == len(kept)
     for row in kept:
         assert row["completion"] == (out / "pages" / f"{row['id']}.html").read_text(encoding="utf-8")
+    # One page kept: one split is empty, and still a split with every column (a corpus of one builds).
+    assert lengths[1] > lengths[0]
+    assert run_prompts(out, BuildOptions(max_tokens=lengths[0] + 1))["kept"] == 1
+    data = load_from_disk(str(out / "dataset"))
+    assert sorted(len(data[split]) for split in data) == [0, 1]
+    assert data["train"].column_names == data["validation"].column_names == list(data["train"].features)
     with pytest.raises(UsageError, match="longer than --max-tokens 100"):
         run_prompts(out, BuildOptions(max_tokens=100))
     result = CliRunner().invoke(main, ["prompts", "--out", str(out), "--max-tokens", "0"])

@@ -141,16 +141,18 @@ def prompts(
     tmp = out / (DATASET_DIR + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     features = Features({c: Value("int32" if c == "n_tokens" else "string") for c in COLUMNS})
+    # Columns, not rows: a split with no pages (a corpus of one) is still a split with these columns.
     data = DatasetDict(
         {
-            split: Dataset.from_list(
-                [{c: r[c] for c in COLUMNS} for r in kept if splits[r["id"]] == split], features=features
+            split: Dataset.from_dict(
+                {c: [r[c] for r in kept if splits[r["id"]] == split] for c in COLUMNS}, features=features
             )
             for split in SPLITS
         }
     )
     with quiet_datasets():
-        data.save_to_disk(str(tmp))
+        # One shard per split: an empty split saved with datasets' default shard count cannot be loaded back.
+        data.save_to_disk(str(tmp), num_shards={split: 1 for split in SPLITS})
         (tmp / "parquet").mkdir()
         for split in SPLITS:
             data[split].to_parquet(str(tmp / "parquet" / f"{split}.parquet"))
