@@ -308,3 +308,19 @@ def test_the_page_doctype_and_so_its_rendering_mode_is_kept():
                 assert document.startswith(doctype + "\n<html>"), document[:120]
             else:
                 assert document.startswith("<html>"), document[:120]
+
+
+def test_a_hidden_svg_sprite_that_icons_use_is_kept(tmp_path):
+    """`<svg style="display: none">` holding <symbol>s draws nothing itself but every <use href="#id"> draws
+    from it: clean keeps it (and drops hidden subtrees nothing points at)."""
+    store = Store(tmp_path / "data")
+    body = (
+        '<svg style="display: none"><symbol id="logo" viewBox="0 0 10 10"><circle cx="5" cy="5" r="5"></circle>'
+        '</symbol></svg><svg style="display: none"><symbol id="unused"><rect></rect></symbol></svg>'
+        '<svg width="10" height="10"><use href="#logo"></use></svg><p style="display: none">gone</p>'
+    )
+    store.add(_snapshot("http://a.test/", body))
+    run_clean(store, tmp_path / "out", BuildOptions(max_tokens=0, num_proc=1))
+    (page,) = load_pages(tmp_path / "out")
+    assert 'id="logo"' in page["html"] and "<circle" in page["html"]
+    assert 'id="unused"' not in page["html"] and "gone" not in page["html"]

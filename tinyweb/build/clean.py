@@ -157,6 +157,26 @@ def media_css(media: Media) -> str:
     return "\n".join(blocks)
 
 
+_URL_REF = re.compile(r"url\(\s*[\"']?#([^\"')\s]+)")
+
+
+def _referenced_ids(root: html.HtmlElement) -> set[str]:
+    """Ids the page points at from elsewhere: `href="#id"` (SVG <use>, links) and `url(#id)` (gradients,
+    clip paths, masks, filters, markers) in styles and presentation attributes."""
+    ids: set[str] = set()
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        for name, value in el.attrib.items():
+            if name.endswith("href") and value.startswith("#"):
+                ids.add(value[1:])
+            elif "url(" in value:
+                ids.update(_URL_REF.findall(value))
+    for style_el in root.iter("style"):
+        ids.update(_URL_REF.findall(style_el.text or ""))
+    return ids
+
+
 def _hidden(style: tuple) -> bool:
     return ("display", "none") in style
 
@@ -238,9 +258,12 @@ def clean_snapshot(snap: Snapshot, tokens: Any) -> PageRecord:
             el.attrib["style"] = style_text(style)
         else:
             del el.attrib["style"]
+    referenced = _referenced_ids(root)
     for el in hidden:
         if el.getparent() is None or any(a in hidden for a in el.iterancestors()):
             continue
+        if any(isinstance(inner.tag, str) and inner.get("id") in referenced for inner in el.iter()):
+            continue  # a hidden SVG sprite: its symbols and gradients still draw wherever <use> or url(#…) names them
         for inner in el.iter():
             removed += 1
             key = inner.attrib.get("data-tw") if isinstance(inner.tag, str) else None
