@@ -348,6 +348,7 @@ def test_privacy_and_settings_rules_in_the_worker(extension_dir, tmp_path):
                     autoSub: S.autoCaptures("https://blog.example.com/", false, settings),
                     autoOther: S.autoCaptures("https://example.org/", false, settings),
                     autoOff: S.autoCaptures("https://example.com/", false, {...settings, autoCapture: false}),
+                    origins: S.allowlistOrigins(["example.com", "127.0.0.1", "10.0.0.2"]),
                     local: server("http://localhost:8765/path"),
                     remote: server("http://192.168.1.5:8765"),
                     remoteName: server("https://example.com"),
@@ -370,6 +371,8 @@ def test_privacy_and_settings_rules_in_the_worker(extension_dir, tmp_path):
     assert "denylist" in checks["gmail"] and "denylist" in checks["bank"]
     assert checks["fine"] is None
     assert checks["autoSub"] is True and checks["autoOther"] is False and checks["autoOff"] is False
+    # Auto-capture asks for each allowlisted site and its subdomains, never for the server's own hosts.
+    assert checks["origins"] == ["*://example.com/*", "*://*.example.com/*", "*://10.0.0.2/*"]
     assert checks["local"] == "http://localhost:8765"
     assert checks["remote"] == "refused" and checks["remoteName"] == "refused"
     assert checks["domains"] == ["example.com", "shop.example.org"]

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 from playwright.async_api import Page
 
-from tinyweb.capture.browser import Browser, capture_loaded_page, load, settle
+from tinyweb.capture.browser import Browser, capture_loaded_page, load, resize, settle
 from tinyweb.snapshot import Snapshot, Viewport
 
 PIXEL_TOLERANCE = 8
@@ -146,56 +146,23 @@ async def capture_still(page: Page, url: str, tries: int, **capture_options) -> 
 
 
 async def measure(browser: Browser, url: str, timeout_s: float = 30, tries: int = 5, **capture_options) -> Fidelity:
-    """Capture `url`, then compare the live page, as it was when captured, with its rendered snapshot."""
-    live_page = await browser.new_page()
-    try:
-        await load(live_page, url, timeout_s)
-        await settle(live_page)
-        snap, live_png, still = await capture_still(live_page, url, tries, **capture_options)
-        live_styles = await live_page.evaluate(STYLE_TABLE_JS)  # the capture script is loaded here
-    finally:
-        await live_page.close()
-    snap_page = await browser.new_page()
-    try:
-        await render_snapshot(snap_page, snap.html, snap.url)
-        snap_png = await screenshot(snap_page)
-        snap_styles = await snap_page.evaluate(STYLE_TABLE_JS)
-    finally:
-        await snap_page.close()
-    a, b = decode_png(live_png), decode_png(snap_png)
-    return Fidelity(
-        url=url,
-        pixel_share=pixel_share(a, b),
-        live_size=(a.shape[1], a.shape[0]),
-        snapshot_size=(b.shape[1], b.shape[0]),
-        styles=compare_styles(live_styles, snap_styles),
-        snapshot=snap,
-        live_still=still,
-        live_png=live_png,
-        snapshot_png=snap_png,
-    )
-
-
-async def resize(page: Page, viewport: Viewport) -> None:
-    """Give `page` another viewport and let it settle there (layout, resize handlers, transitions)."""
-    from tinyweb.capture.responsive import RESIZE_SETTLE_MS
-
-    await page.set_viewport_size({"width": viewport.width, "height": viewport.height})
-    await page.wait_for_timeout(RESIZE_SETTLE_MS)
-    await settle(page, scroll=False)
+    """Capture `url` at the browser's viewport, then compare the live page, as it was when captured, with its
+    rendered snapshot."""
+    (fidelity,) = await measure_widths(browser, url, [], timeout_s, tries, **capture_options)
+    return fidelity
 
 
 async def measure_widths(
     browser: Browser, url: str, viewports: list[Viewport], timeout_s: float = 30, tries: int = 5, **capture_options
 ) -> list[Fidelity]:
-    """A responsive capture of `url` at `viewports` (widest first, the browser's own), compared with the live
-    page at each width: one Fidelity per width the snapshot kept."""
+    """A capture of `url` at `viewports` (widest first, the browser's own; none: the browser's own alone),
+    compared with the live page at each width: one Fidelity per width the snapshot kept."""
     live_page = await browser.new_page()
     try:
         await load(live_page, url, timeout_s)
         await settle(live_page)
         snap, base_png, still = await capture_still(live_page, url, tries, viewports=viewports, **capture_options)
-        live = [(base_png, await live_page.evaluate(STYLE_TABLE_JS))]
+        live = [(base_png, await live_page.evaluate(STYLE_TABLE_JS))]  # the capture script is loaded here
         for vp in snap.viewports[1:]:
             await resize(live_page, vp)
             live.append((await screenshot(live_page), await live_page.evaluate(STYLE_TABLE_JS)))
@@ -205,7 +172,7 @@ async def measure_widths(
     snap_page = await browser.new_page()
     try:
         await render_snapshot(snap_page, snap.html, snap.url)
-        for i, vp in enumerate(snap.viewports or viewports[:1]):
+        for i, vp in enumerate(snap.viewports or [None]):
             if i:
                 await resize(snap_page, vp)
             snap_png = await screenshot(snap_page)

@@ -6,8 +6,6 @@
   "use strict";
 
   const S = root.tinywebSettings;
-  // Already granted by the manifest: the server's own hosts never need a prompt.
-  const GRANTED_HOSTS = new Set(["127.0.0.1", "localhost"]);
   const LIST_FIELDS = ["allowlist", "denylist"];
 
   function sendMessage(type, extra) {
@@ -41,12 +39,8 @@
 
   /** Ask for access to the allowlisted sites (needs the click that called it: no await before). */
   function requestHostAccess(changes) {
-    if (!changes.autoCapture || !changes.allowlist) return Promise.resolve(true);
-    const domains = changes.allowlist.filter((domain) => !GRANTED_HOSTS.has(domain));
-    if (domains.length === 0) return Promise.resolve(true);
-    const origins = domains.flatMap((domain) =>
-      /^[\d.]+$/.test(domain) ? [`*://${domain}/*`] : [`*://${domain}/*`, `*://*.${domain}/*`]);
-    return chrome.permissions.request({ origins });
+    const origins = changes.autoCapture ? S.allowlistOrigins(changes.allowlist) : [];
+    return origins.length ? chrome.permissions.request({ origins }) : Promise.resolve(true);
   }
 
   /** Wire `form`: fill it now, save on submit, test the connection with #test. */

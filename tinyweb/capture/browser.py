@@ -167,6 +167,15 @@ async def settle(page: Page, scroll: bool = True) -> dict[str, Any]:
     return await page.evaluate("opts => globalThis.tinywebSettle(opts)", {"scroll": scroll})
 
 
+async def resize(page: Page, viewport: Viewport) -> None:
+    """Give `page` another viewport and let it settle there (layout, resize handlers, transitions)."""
+    from tinyweb.capture.responsive import RESIZE_SETTLE_MS
+
+    await page.set_viewport_size({"width": viewport.width, "height": viewport.height})
+    await page.wait_for_timeout(RESIZE_SETTLE_MS)
+    await settle(page, scroll=False)
+
+
 async def run_capture(page: Page, **options: Any) -> dict[str, Any]:
     """The capture script's result on the loaded page (`{ok: true, html, meta, stats, ...}`), or CaptureError."""
     await ensure_script(page)
@@ -203,9 +212,7 @@ async def capture_loaded_page(
     try:
         for vp in viewports[1:]:
             await page.evaluate(responsive.OBSERVE_JS)
-            await page.set_viewport_size({"width": vp.width, "height": vp.height})
-            await page.wait_for_timeout(responsive.RESIZE_SETTLE_MS)
-            await page.evaluate("opts => globalThis.tinywebSettle(opts)", {"scroll": False})
+            await resize(page, vp)
             changed = await page.evaluate(responsive.STOP_OBSERVING_JS)
             if changed:
                 single_width = f"dom_changed: the page changed when resized to {vp} ({', '.join(changed[:3])})"

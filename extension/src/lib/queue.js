@@ -92,38 +92,50 @@
     return navigator.locks.request(LOCK, async () => {
       const settings = await S.loadSettings();
       let sent = 0;
-      for (;;) {
+      let outcome = "sent";
+      // Storage is read once per pass, not once per item; a pass picks up what was queued during the last.
+      while (outcome !== "stop") {
         const now = Date.now();
         const due = (await entries(QUEUE_PREFIX)).filter((item) => item.nextAttemptAt <= now);
         if (due.length === 0) break;
-        const item = due[0];
-        if (!settings.token) {
-          await postpone(item, "not paired: paste the token printed by `tinyweb serve` in the popup");
-          break;
-        }
-        const result = await send(item, settings);
-        if (result.ok) {
-          await chrome.storage.local.remove(QUEUE_PREFIX + item.key);
-          const status = await S.loadStatus();
-          await S.updateStatus({
-            lastError: null, lastSentAt: Date.now(), lastSentId: result.id, lastSentUrl: item.record.url,
-            sent: (status.sent || 0) + 1,
-          });
-          sent++;
-        } else if (result.retry) {
-          // Server down, token refused, overloaded: everything behind this item would fail the same way.
-          await postpone(item, result.message);
-          break;
-        } else {
-          const failed = Object.assign({}, item, { lastError: result.message, failedAt: Date.now() });
-          await chrome.storage.local.set({ [FAILED_PREFIX + item.key]: failed });
-          await chrome.storage.local.remove(QUEUE_PREFIX + item.key);
-          await S.updateStatus({ lastError: `${item.record.url}: ${result.message}`, lastErrorAt: Date.now() });
+        for (const item of due) {
+          outcome = await deliver(item, settings);
+          if (outcome === "sent") sent++;
+          if (outcome === "stop") break;
         }
       }
       await scheduleRetry();
       return { sent };
     });
+  }
+
+  /** Send one queued item and act on the answer: "sent", "failed" (set aside) or "stop" (postponed, and
+   * everything behind it would fail the same way). */
+  async function deliver(item, settings) {
+    if (!settings.token) {
+      await postpone(item, "not paired: paste the token printed by `tinyweb serve` in the popup");
+      return "stop";
+    }
+    const result = await send(item, settings);
+    if (result.ok) {
+      await chrome.storage.local.remove(QUEUE_PREFIX + item.key);
+      const status = await S.loadStatus();
+      await S.updateStatus({
+        lastError: null, lastSentAt: Date.now(), lastSentId: result.id, lastSentUrl: item.record.url,
+        sent: (status.sent || 0) + 1,
+      });
+      return "sent";
+    }
+    if (result.retry) {
+      // Server down, token refused, overloaded.
+      await postpone(item, result.message);
+      return "stop";
+    }
+    const failed = Object.assign({}, item, { lastError: result.message, failedAt: Date.now() });
+    await chrome.storage.local.set({ [FAILED_PREFIX + item.key]: failed });
+    await chrome.storage.local.remove(QUEUE_PREFIX + item.key);
+    await S.updateStatus({ lastError: `${item.record.url}: ${result.message}`, lastErrorAt: Date.now() });
+    return "failed";
   }
 
   async function postpone(item, message) {

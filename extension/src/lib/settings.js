@@ -115,10 +115,11 @@
     return listMatches(new URL(url).hostname, settings.allowlist);
   }
 
-  /** The origin patterns auto-capture needs host permissions for (the server's hosts are granted already). */
+  /** The origin patterns auto-capture needs host permissions for: each allowlisted domain and its
+   * subdomains (an IP address has none), less the server's own hosts, which the manifest grants already. */
   function allowlistOrigins(allowlist) {
-    return (allowlist || []).map((domain) => `*://*.${domain}/*`).concat(
-      (allowlist || []).map((domain) => `*://${domain}/*`));
+    return (allowlist || []).filter((domain) => !SERVER_HOSTS.has(domain)).flatMap((domain) =>
+      /^[\d.]+$/.test(domain) ? [`*://${domain}/*`] : [`*://${domain}/*`, `*://*.${domain}/*`]);
   }
 
   async function loadSettings() {
