@@ -21,7 +21,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	cd extension && npx eslint .
-	# Mozilla's linter on the Firefox build (Chromium's build differs only in the manifest's background entry).
+	# Mozilla's linter on the Firefox build (Chromium's adds the debugger permission and lib/phone.js).
 	cd extension && node scripts/build.js --browser firefox --out dist && \
 		npx web-ext lint --source-dir dist/firefox --warnings-as-errors --output text
 

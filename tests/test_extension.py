@@ -16,7 +16,9 @@ from aiohttp import ClientSession
 from playwright.async_api import BrowserContext, Page, Worker, async_playwright, expect
 
 from tests.server_process import ServeProcess
-from tinyweb.capture.browser import CHROMIUM_ARGS, chromium_path
+from tinyweb.capture.browser import CHROMIUM_ARGS, Browser, BrowserOptions, chromium_path, load, settle
+from tinyweb.fidelity import decode_png, pixel_share, render_snapshot, screenshot
+from tinyweb.snapshot import Viewport
 
 EXTENSION = Path(__file__).resolve().parents[1] / "extension"
 WAIT_S = 60  # longest wait for something the extension does on its own (an alarm, an auto-capture)
@@ -164,7 +166,9 @@ def test_popup_pairs_and_captures_a_page_into_the_store(extension_dir, fixture_s
     assert len(stored) == 1
     snap = stored[0]
     assert snap["source"] == "extension"
-    assert len(snap["viewports"]) == 1 and snap["single_width"].startswith("extension:")
+    # A capture from the popup also captures the phone width (Chromium: the debugger's device emulation).
+    assert [(v["width"], v["height"]) for v in snap["viewports"]] == [(1280, 720), (390, 844)]
+    assert snap["single_width"] is None
     assert snap["url"] == fixture_site.url + "contact.html"
     assert snap["title"] == "Contact the bakery"
     assert snap["stats"]["element_count"] > 10 and snap["stats"]["seed_format_bytes"] > 0
@@ -181,6 +185,64 @@ def test_popup_pairs_and_captures_a_page_into_the_store(extension_dir, fixture_s
     assert "2019-04-12" in html and "3.11.2" in html and "192.168.10.20" in html and "$4.50" in html
     # Typed form values are never captured.
     assert "typed.secret" not in html
+
+
+async def fidelity_at(url: str, html: str, viewport: Viewport) -> float:
+    """The share of equal pixels between the live page and the snapshot `html`, both at `viewport`."""
+    async with Browser(BrowserOptions(viewport=viewport, block_external=True)) as browser:
+        live = await browser.new_page()
+        await load(live, url, 30)
+        await settle(live)
+        snap = await browser.new_page()
+        await render_snapshot(snap, html, url)
+        return pixel_share(decode_png(await screenshot(live)), decode_png(await screenshot(snap)))
+
+
+def test_popup_capture_keeps_the_phone_width_and_leaves_the_page_as_it_was(extension_dir, fixture_site, tmp_path):
+    """A responsive page captured from the popup: the snapshot renders the desktop and the phone width like
+    the live page, pixel for pixel; the reader's tab is back at its width with no trace of the capture."""
+    page_url = fixture_site.url + "responsive.html"
+
+    async def scenario():
+        server = await start(ServeProcess(tmp_path / "data"))
+        try:
+            async with chromium_with_extension(extension_dir, tmp_path / "profile") as ext:
+                await ext.configure(serverUrl=server.url, token=server.token)
+                page = await ext.open(page_url)
+                before = await page.evaluate("[innerWidth, document.documentElement.outerHTML]")
+                popup = await ext.popup(await ext.tab_id(page_url))
+                await popup.click("#capture")
+                await expect(popup.locator("#sent")).to_have_text("1", timeout=30_000)
+                message = await popup.text_content("#capture-result")
+                after = await page.evaluate("[innerWidth, document.documentElement.outerHTML]")
+                await ext.configure(phoneWidth="never")
+                single = await ext.message({"type": "capture", "tabId": await ext.tab_id(page_url)})
+
+                async def both() -> list[dict] | None:
+                    found = await server_snapshots(server)
+                    return found if len(found) == 2 else None
+
+                return await wait_for(both, "the second capture"), message, before, after, single
+        finally:
+            server.stop()
+
+    stored, message, before, after, single = run(scenario())
+    assert message.endswith("at desktop and phone widths.")
+    assert after == before, "the tab is back at its width, its DOM as it was (no element numbers left)"
+    (snap,) = [s for s in stored if len(s["viewports"]) == 2]
+    assert [(v["width"], v["height"]) for v in snap["viewports"]] == [(1280, 720), (390, 844)]
+    assert snap["single_width"] is None
+    assert "<style data-tw-media>" in snap["html"] and "@media (max-width: 575.98px)" in snap["html"]
+    assert "data-tw-i" not in snap["html"]
+    for vp in snap["viewports"]:
+        share = run(fidelity_at(page_url, snap["html"], Viewport(**vp)))
+        assert share == 1.0, f"{vp}: {share:.5f} of pixels equal"
+    # Turned off in the options: the window's width alone, and the record says why.
+    assert single["ok"] is True and single["widths"] == 1
+    (other,) = [s for s in stored if s is not snap]
+    assert [v["width"] for v in other["viewports"]] == [1280]
+    assert other["single_width"] == "extension: the phone width is turned off in the options"
+    assert "data-tw-media" not in other["html"]
 
 
 def test_auto_capture_only_on_allowlisted_domains_never_on_denied(extension_dir, fixture_site, tmp_path):
@@ -354,13 +416,24 @@ def test_privacy_and_settings_rules_in_the_worker(extension_dir, tmp_path):
                     remoteName: server("https://example.com"),
                     domains: S.parseDomainList(
                       "*.Example.com\\nhttps://shop.example.org/cart\\n# note\\n\\nexample.com"),
+                    widths: [
+                      S.secondWidthSkip({phoneWidth: "manual"}, "manual", 1280, true),
+                      S.secondWidthSkip({phoneWidth: "manual"}, "auto", 1280, true),
+                      S.secondWidthSkip({phoneWidth: "always"}, "auto", 1280, true),
+                      S.secondWidthSkip({phoneWidth: "always"}, "manual", 1280, false),
+                      S.secondWidthSkip({phoneWidth: "always"}, "manual", 390, true),
+                      S.secondWidthSkip({phoneWidth: "never"}, "manual", 1280, true),
+                    ],
                   };
                 }"""
             )
+            bad_mode = await ext.worker.evaluate(
+                "tinywebSettings.saveSettings({phoneWidth: 'sometimes'}).then(() => 'saved', (e) => e.message)"
+            )
             manifest = json.loads((extension_dir / "manifest.json").read_text())
-            return scrubbed, scrubbed_html, checks, manifest
+            return scrubbed, scrubbed_html, checks, manifest, bad_mode
 
-    scrubbed, scrubbed_html, checks, manifest = run(scenario())
+    scrubbed, scrubbed_html, checks, manifest, bad_mode = run(scenario())
     assert scrubbed == list(SCRUB_CASES.values())
     assert scrubbed_html == (
         '<p style="margin: 0px 555-123-4567" title="xx@x.xx">Mail xx@x.xx</p>'
@@ -376,6 +449,13 @@ def test_privacy_and_settings_rules_in_the_worker(extension_dir, tmp_path):
     assert checks["local"] == "http://localhost:8765"
     assert checks["remote"] == "refused" and checks["remoteName"] == "refused"
     assert checks["domains"] == ["example.com", "shop.example.org"]
+    manual, auto, always, firefox, narrow, never = checks["widths"]
+    assert manual is None and always is None, "the phone width is captured"
+    assert "auto-captures keep the page at the window's width" in auto
+    assert "this browser cannot show a page at a second width" in firefox
+    assert narrow == "extension: the window is 390 px wide, a phone width already"
+    assert never == "extension: the phone width is turned off in the options"
+    assert bad_mode == "the phone width setting must be one of manual, always, never, not sometimes"
     assert manifest["incognito"] == "not_allowed"
     assert set(manifest["host_permissions"]) == {"http://127.0.0.1/*", "http://localhost/*"}
 
@@ -388,12 +468,18 @@ def test_make_extension_builds_both_browsers(tmp_path):
         with zipfile.ZipFile(tmp_path / f"tinyweb-{browser}-{version}.zip") as archive:
             names = set(archive.namelist())
             manifest = json.loads(archive.read("manifest.json"))
-        assert {"background.js", "capture/capture.js", "popup.html", "options.html", "lib/queue.js"} <= names
+        assert {"background.js", "capture/capture.js", "capture/widths.js", "popup.html", "lib/queue.js"} <= names
         if browser == "chromium":
             assert manifest["background"] == {"service_worker": "background.js"}
+            assert "debugger" in manifest["permissions"], "Chromium shows the page at phone width with it"
+            assert "lib/phone.js" in names
         else:
             assert manifest["background"]["scripts"][-1] == "background.js"
+            assert "capture/widths.js" in manifest["background"]["scripts"]
             assert manifest["browser_specific_settings"]["gecko"]["id"]
-    # The extension injects the very capture script the crawler uses.
-    shipped = (tmp_path / "chromium" / "capture" / "capture.js").read_text()
-    assert shipped == (EXTENSION / "src" / "capture" / "capture.js").read_text()
+            assert "debugger" not in manifest["permissions"], "Firefox has no debugger API for extensions"
+            assert "lib/phone.js" not in names
+    # The extension injects the very capture scripts the crawler uses.
+    for name in ("capture.js", "widths.js"):
+        shipped = (tmp_path / "chromium" / "capture" / name).read_text()
+        assert shipped == (EXTENSION / "src" / "capture" / name).read_text()

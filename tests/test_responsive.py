@@ -8,15 +8,8 @@ from click.testing import CliRunner
 from lxml import html as lxml_html
 
 from tests.conftest import run
-from tinyweb.capture.browser import Browser, BrowserOptions, capture_url
-from tinyweb.capture.responsive import (
-    DEFAULT_VIEWPORTS,
-    REVERT,
-    apply_delta,
-    breakpoint_for,
-    media_rules,
-    style_delta,
-)
+from tinyweb.capture.browser import Browser, BrowserOptions, capture_url, ensure_script
+from tinyweb.capture.responsive import DEFAULT_VIEWPORTS, REVERT, media_rules
 from tinyweb.cli import main
 from tinyweb.fidelity import measure_widths
 from tinyweb.snapshot import Viewport
@@ -98,16 +91,61 @@ def test_dom_changed_by_a_resize_handler_keeps_one_width(fixture_site):
     assert restored == [1280, 800], "the tab is back at the desktop width for the next page"
 
 
-def test_style_delta_round_trips():
-    wide = {"display": "flex", "padding-top": "16px", "color": "red"}
-    narrow = {"display": "block", "padding-top": "16px", "font-size": "12px"}
-    delta = style_delta(narrow, wide)
-    assert delta == {"display": "block", "font-size": "12px", "color": REVERT}
-    assert apply_delta(wide, delta) == narrow
-    assert style_delta(wide, wide) == {}
-    assert breakpoint_for(390, 1280) == 575.98
-    assert breakpoint_for(768, 1280) == 991.98
-    assert breakpoint_for(1000, 1100) == 1000.0  # no common breakpoint between them: the width itself
+MERGE_CASES_JS = """() => {
+  const m = globalThis.tinywebMergeWidths;
+  const wide = {display: "flex", "padding-top": "16px", color: "red"};
+  const narrow = {display: "block", "padding-top": "16px", "font-size": "12px"};
+  const delta = m.styleDelta(narrow, wide);
+  const doc = (body) => "<!DOCTYPE html><html><head><title>t</title></head><body>" + body + "</body></html>";
+  const pass = (html, marks) => ({html, marks});
+  const a = pass(doc('<p style="color: red" data-tw-i="1">x</p><b data-tw="0" data-tw-i="2">y</b>'), {
+    1: {tag: "p", style: "color: red", key: null, pseudo: []},
+    2: {tag: "b", style: "", key: "0", pseudo: [["::before", 'content: "a;b"; color: red']]}});
+  const b = pass(a.html, {
+    1: {tag: "p", style: "color: blue; font-family: \\"A;B\\", serif", key: null, pseudo: []},
+    2: {tag: "b", style: "", key: "0", pseudo: []}});
+  const moved = pass(a.html, {1: {tag: "div", style: "", key: null, pseudo: []}, 2: b.marks[2]});
+  return {
+    delta, back: m.applyDelta(wide, delta), same: m.styleDelta(wide, wide),
+    points: [m.breakpointFor(390, 1280), m.breakpointFor(768, 1280), m.breakpointFor(1000, 1100)],
+    decls: Array.from(m.parseDeclarations('content: "a;b"; background-image: url("x;y.png"); color: red')),
+    merged: m([a, b], [1280, 390]),
+    kept: m([a, b], [1280, 390], {keepMarks: true}).html,
+    unchanged: m([a, a], [1280, 390]),
+    moved: m([a, moved], [1280, 390]),
+  };
+}"""
+
+
+def test_width_merge_in_the_shared_script(fixture_site):
+    """widths.js, the merge the crawler and the extension share, run in Chromium on hand-made passes."""
+
+    async def go():
+        async with Browser(BrowserOptions(block_external=True)) as browser:
+            page = await browser.new_page()
+            await page.goto(fixture_site.url + "responsive.html")
+            await ensure_script(page)
+            return await page.evaluate(MERGE_CASES_JS)
+
+    out = run(go())
+    assert out["delta"] == {"display": "block", "font-size": "12px", "color": REVERT}
+    assert out["back"] == {"display": "block", "padding-top": "16px", "font-size": "12px"}
+    assert out["same"] == {}
+    assert out["points"] == [575.98, 991.98, 1000], "the first common breakpoint between the widths, else the width"
+    assert out["decls"] == [["content", '"a;b"'], ["background-image", 'url("x;y.png")'], ["color", "red"]]
+    merged = out["merged"]
+    assert merged["singleWidth"] is None and "data-tw-i" not in merged["html"]
+    assert '<p style="color: red" data-tw="1">' in merged["html"], "a new key after the page's own (0)"
+    (query, items) = media_rules(re.search(r"<style data-tw-media>(.*?)</style>", merged["html"], re.S).group(1))[0]
+    assert query == "(max-width: 575.98px)"
+    assert items == [
+        ("1", "", {"color": "blue", "font-family": '"A;B", serif'}),
+        ("0", "::before", {"content": REVERT, "color": REVERT}),
+    ]
+    assert 'data-tw="1" data-tw-i="1"' in out["kept"]
+    plain = '<!DOCTYPE html><html><head><title>t</title></head><body><p style="color: red">x</p><b data-tw="0">y</b>'
+    assert out["unchanged"] == {"html": plain + "</body></html>", "singleWidth": None}, "no differences, no block"
+    assert out["moved"]["singleWidth"] == "dom_changed: element 1 is <p> at one width and <div> at the other"
 
 
 def test_crawl_cli_takes_several_viewports(fixture_site, tmp_path):

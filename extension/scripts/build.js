@@ -4,9 +4,9 @@
  *   node scripts/build.js [--browser chromium|firefox|all] [--out dist] [--zip]
  * writes OUT/<browser>/ (load it unpacked) and, with --zip, OUT/tinyweb-<browser>-<version>.zip.
  *
- * The browsers differ only in the manifest's background entry: Chromium runs a service worker
- * (which imports lib/*.js itself), Firefox an event page that lists the same scripts, and Firefox
- * needs an add-on id.
+ * The browsers differ only in the manifest: Chromium runs a service worker (which imports lib/*.js
+ * itself), Firefox an event page that lists the same scripts; Firefox needs an add-on id and has no
+ * debugger permission (Chromium uses it to capture a second width).
  */
 "use strict";
 
@@ -16,7 +16,10 @@ const { execFileSync } = require("node:child_process");
 
 const ROOT = path.resolve(__dirname, "..");
 const SRC = path.join(ROOT, "src");
-const BACKGROUND_SCRIPTS = ["lib/settings.js", "lib/privacy.js", "lib/queue.js", "background.js"];
+const BACKGROUND_SCRIPTS = ["lib/settings.js", "lib/privacy.js", "lib/queue.js", "capture/widths.js", "background.js"];
+// Chromium shows a page at a second width through its debugger API (lib/phone.js), which Firefox lacks.
+const CHROMIUM_ONLY_PERMISSIONS = ["debugger"];
+const CHROMIUM_ONLY_FILES = ["lib/phone.js"];
 const GECKO = {
   id: "capture@tinyweb.dev",
   strict_min_version: "142.0",
@@ -27,6 +30,7 @@ const BROWSERS = {
   chromium: (manifest) => manifest,
   firefox: (manifest) => {
     const out = Object.assign({}, manifest, {
+      permissions: manifest.permissions.filter((p) => !CHROMIUM_ONLY_PERMISSIONS.includes(p)),
       background: { scripts: BACKGROUND_SCRIPTS },
       browser_specific_settings: { gecko: GECKO },
     });
@@ -50,7 +54,7 @@ function parseArgs(argv) {
 }
 
 function checkSources(manifest) {
-  for (const file of BACKGROUND_SCRIPTS.concat([manifest.background.service_worker, "capture/capture.js"])) {
+  for (const file of BACKGROUND_SCRIPTS.concat([manifest.background.service_worker, "capture/capture.js"], CHROMIUM_ONLY_FILES)) {
     if (!fs.existsSync(path.join(SRC, file))) throw new Error(`src/${file} is missing`);
   }
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
@@ -62,7 +66,8 @@ function checkSources(manifest) {
 function build(browser, manifest, args) {
   const dir = path.join(args.out, browser);
   fs.rmSync(dir, { recursive: true, force: true });
-  fs.cpSync(SRC, dir, { recursive: true, filter: (file) => path.basename(file) !== "manifest.json" });
+  const skip = new Set(["manifest.json"].concat(browser === "chromium" ? [] : CHROMIUM_ONLY_FILES));
+  fs.cpSync(SRC, dir, { recursive: true, filter: (file) => !skip.has(path.relative(SRC, file).split(path.sep).join("/")) });
   fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(BROWSERS[browser](manifest), null, 2) + "\n");
   let zip = null;
   if (args.zip) {

@@ -9,28 +9,27 @@
 
 if (typeof importScripts === "function") {
   // Chromium's service worker; Firefox's manifest lists the same files as background scripts.
-  importScripts("lib/settings.js", "lib/privacy.js", "lib/queue.js");
+  importScripts("lib/settings.js", "lib/privacy.js", "lib/queue.js", "capture/widths.js", "lib/phone.js");
 }
 
-const { loadSettings, refusal, autoCaptures, updateStatus } = globalThis.tinywebSettings;
+const { loadSettings, refusal, autoCaptures, updateStatus, secondWidthSkip, PHONE } = globalThis.tinywebSettings;
 const { scrubRecord } = globalThis.tinywebPrivacy;
 const Queue = globalThis.tinywebQueue;
+// Chromium only (lib/phone.js, left out of the Firefox build): the page shown at phone width for a moment.
+const Phone = globalThis.tinywebPhone;
 
-const CAPTURE_SCRIPT = "capture/capture.js";
+const CAPTURE_SCRIPTS = ["capture/capture.js", "capture/widths.js"];
 const AUTO_DELAY_MS = 1500; // let late scripts and fonts settle after "complete"
 const AUTO_REPEAT_MS = 10 * 60 * 1000; // an auto-captured URL is not captured again for 10 minutes
 const RECENT_KEY = "recentAuto";
-// A second width would mean resizing the reader's window or attaching the debugger to the tab: the
-// extension keeps the width the page is shown at, and the record says so (the crawler captures several).
-const SINGLE_WIDTH = "extension: the page is captured at the browser window's own width only";
 
 /** The Snapshot record the server expects, from what the capture script returned. */
-function recordFromCapture(result) {
+function recordFromCapture(result, viewports, singleWidth) {
   return Object.assign({}, result.meta, {
     schema_version: 1,
     source: "extension",
-    viewports: [result.meta.viewport],
-    single_width: SINGLE_WIDTH,
+    viewports,
+    single_width: singleWidth,
     capture_version: result.version || "",
     html: result.html,
     stats: result.stats,
@@ -47,30 +46,58 @@ async function captureInPage(options) {
 
 class CaptureRefused extends Error {}
 
+/** Run `func(...args)` in the tab (the isolated world, where the capture scripts are) and return its result. */
+async function inPage(target, func, args) {
+  const [injection] = await chrome.scripting.executeScript({ target, func, args: args || [] });
+  return injection ? injection.result : undefined;
+}
+
+/** The capture script's result, or an Error that says why there is none. */
+async function capturePass(target, options) {
+  const result = await inPage(target, captureInPage, [options]);
+  if (!result) throw new Error("the page gave no capture result (was it closed or navigated away?)");
+  if (!result.ok) throw new Error(`capture failed (${result.error.code}): ${result.error.message}`);
+  return result;
+}
+
+/** Capture the page at the window's width and, where the settings and the browser allow, at phone width. */
+async function captureRecord(target, settings, trigger) {
+  await chrome.scripting.executeScript({ target, files: CAPTURE_SCRIPTS });
+  const probe = await inPage(target, () => ({ width: window.innerWidth, height: window.innerHeight }));
+  const skip = secondWidthSkip(settings, trigger, probe.width, Boolean(Phone && Phone.available()));
+  if (skip !== null) {
+    const result = await capturePass(target, { seedFormat: "size" });
+    return recordFromCapture(result, [result.meta.viewport], skip);
+  }
+  try {
+    const first = await capturePass(target, { seedFormat: "size", markElements: true });
+    const desktop = first.meta.viewport;
+    const phone = await Phone.capture(target, () => capturePass(target, { seedFormat: "none", markElements: true }));
+    if (!phone.capture) return recordFromCapture(first, [desktop], phone.why);
+    const merged = globalThis.tinywebMergeWidths([first, phone.capture], [desktop.width, PHONE.width]);
+    const viewports = merged.singleWidth === null ? [desktop, PHONE] : [desktop];
+    return recordFromCapture(Object.assign(first, { html: merged.html }), viewports, merged.singleWidth);
+  } finally {
+    // The reader's page keeps no trace of the capture's element numbers.
+    await inPage(target, () => globalThis.tinywebUnmark()).catch(() => {});
+  }
+}
+
 /** Capture `tab`, queue the scrubbed snapshot and try to send it. Resolves to {url, title, queued}. */
 async function captureTab(tab, trigger) {
   const settings = await loadSettings();
   const why = refusal(tab.url || "", tab.incognito, settings);
   if (why !== null) throw new CaptureRefused(why);
-  const target = { tabId: tab.id };
-  await chrome.scripting.executeScript({ target, files: [CAPTURE_SCRIPT] });
-  const [injection] = await chrome.scripting.executeScript({
-    target,
-    func: captureInPage,
-    args: [{ seedFormat: "size" }],
-  });
-  const result = injection && injection.result;
-  if (!result) throw new Error("the page gave no capture result (was it closed or navigated away?)");
-  if (!result.ok) throw new Error(`capture failed (${result.error.code}): ${result.error.message}`);
+  const captured = await captureRecord({ tabId: tab.id }, settings, trigger);
   // The page may have navigated to a refused address while we captured: check what was captured.
-  const late = refusal(result.meta.url, tab.incognito, settings);
+  const late = refusal(captured.url, tab.incognito, settings);
   if (late !== null) throw new CaptureRefused(late);
-  const record = scrubRecord(recordFromCapture(result));
+  const record = scrubRecord(captured);
   await Queue.enqueue(record);
   await updateStatus({ lastCaptureAt: Date.now(), lastCaptureUrl: record.url, lastCaptureTrigger: trigger });
   // Sending happens after the answer: a slow or absent server never delays the capture itself.
   Queue.flush().catch((err) => console.error("tinyweb: flush failed", err));
-  return { url: record.url, title: record.title, queued: true };
+  return { url: record.url, title: record.title, queued: true, widths: record.viewports.length };
 }
 
 async function captureAndReport(tab, trigger) {

@@ -37,7 +37,8 @@
     $("capture").disabled = true;
     $("capture-result").textContent = "Capturing…";
     const result = await sendMessage("capture", { tabId: tab.id });
-    $("capture-result").textContent = result.ok ? `Captured “${result.title || result.url}”.` : result.error;
+    const widths = result.widths > 1 ? " at desktop and phone widths" : "";
+    $("capture-result").textContent = result.ok ? `Captured “${result.title || result.url}”${widths}.` : result.error;
     $("capture").disabled = false;
     refresh();
   });

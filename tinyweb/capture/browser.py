@@ -30,6 +30,8 @@ CHROMIUM_ARGS = [
     "--hide-scrollbars",
     "--font-render-hinting=none",
 ]
+# After a resize: let resize handlers (often debounced), media-query transitions and layout finish.
+RESIZE_SETTLE_MS = 300
 CHROMIUM_CANDIDATES = ["/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"]
 
 
@@ -167,12 +169,10 @@ async def settle(page: Page, scroll: bool = True) -> dict[str, Any]:
     return await page.evaluate("opts => globalThis.tinywebSettle(opts)", {"scroll": scroll})
 
 
-async def resize(page: Page, viewport: Viewport) -> None:
+async def resize(page: Page, viewport: Viewport, settle_ms: float = RESIZE_SETTLE_MS) -> None:
     """Give `page` another viewport and let it settle there (layout, resize handlers, transitions)."""
-    from tinyweb.capture.responsive import RESIZE_SETTLE_MS
-
     await page.set_viewport_size({"width": viewport.width, "height": viewport.height})
-    await page.wait_for_timeout(RESIZE_SETTLE_MS)
+    await page.wait_for_timeout(settle_ms)
     await settle(page, scroll=False)
 
 
@@ -199,35 +199,37 @@ async def capture_loaded_page(
 ) -> Snapshot:
     """Run the capture script on an already loaded and settled page and return its Snapshot. With several
     `viewports` (widest first, the page's current one), the page is captured at each width and the narrower
-    ones become @media rules (tinyweb.capture.responsive)."""
+    ones become @media rules (widths.js, the merge the extension uses too)."""
     if len(viewports) < 2:
         result = await run_capture(page, **options)
         return Snapshot.from_capture(result, source=source, requested_url=requested_url, viewports=list(viewports))
-    from tinyweb.capture import responsive
-
     keep_marks = bool(options.get("markElements"))
     first = await run_capture(page, **{**options, "markElements": True})
-    documents = [first["html"]]
+    passes = [{"html": first["html"], "marks": first.pop("marks")}]
     single_width = None
     try:
         for vp in viewports[1:]:
-            await page.evaluate(responsive.OBSERVE_JS)
+            await page.evaluate("() => globalThis.tinywebWatchMutations()")
             await resize(page, vp)
-            changed = await page.evaluate(responsive.STOP_OBSERVING_JS)
+            changed = await page.evaluate("() => globalThis.tinywebStopWatching()")
             if changed:
                 single_width = f"dom_changed: the page changed when resized to {vp} ({', '.join(changed[:3])})"
                 break
             other = await run_capture(page, **{**options, "markElements": True, "seedFormat": "none"})
-            documents.append(other["html"])
+            passes.append({"html": other["html"], "marks": other["marks"]})
+        if single_width is not None:
+            passes = passes[:1]
+        merged = await page.evaluate(
+            "([passes, widths, keepMarks]) => globalThis.tinywebMergeWidths(passes, widths, {keepMarks})",
+            [passes, [v.width for v in viewports[: len(passes)]], keep_marks],
+        )
     except PlaywrightError as exc:
         raise CaptureError("capture_failed", f"capturing at another width: {exc.message.splitlines()[0]}") from exc
     finally:
         base = viewports[0]
         await page.set_viewport_size({"width": base.width, "height": base.height})
-    if single_width is None:
-        first["html"], single_width = responsive.merge(documents, [v.width for v in viewports], keep_marks)
-    else:
-        first["html"] = responsive.strip_marks(documents[0], keep_marks)
+    first["html"] = merged["html"]
+    single_width = single_width or merged["singleWidth"]
     kept = list(viewports) if single_width is None else [viewports[0]]
     return Snapshot.from_capture(
         first, source=source, requested_url=requested_url, viewports=kept, single_width=single_width

@@ -17,7 +17,7 @@
     maxElements: 30000, // past this the page is refused: a clear error instead of a hang
     maxHtmlBytes: 16 * 1024 * 1024,
     seedFormat: "size", // "none" | "size" | "text": the prototype's baseline for the compression report
-    markElements: false, // tests: number live and captured elements alike (data-tw-i) to compare them
+    markElements: false, // number live and captured elements alike (data-tw-i): merging widths, tests
     maxTextChars: 100000,
   };
 
@@ -165,6 +165,7 @@
       this.pseudoRules = [];
       this.usedFamilies = new Set();
       this.nextKey = 0;
+      this.marks = {};
       this.useMap = typeof Element.prototype.computedStyleMap === "function";
       if (!this.useMap) {
         this.warnings.push("computedStyleMap() is unavailable: box lengths are used values");
@@ -250,6 +251,7 @@
         warnings: this.warnings,
       };
       if (this.options.seedFormat === "text") result.seedFormatHtml = seedHtml;
+      if (this.options.markElements) result.marks = this.marks;
       // The capture's own time: the prototype-format measurement is timed apart (seed_format_ms).
       result.stats.capture_ms = round1(captureMs + performance.now() - t2);
       return result;
@@ -410,7 +412,7 @@
         for (const [sel, body] of pseudo) this.pseudoRules.push(`[data-tw="${key}"]${sel} { ${body} }`);
       }
       const name = svg || ns === MATHML_NS ? el.tagName : tag;
-      parts.push("<" + name + this.attributes(el, decls, key, svg) + ">");
+      parts.push("<" + name + this.attributes(el, decls, key, svg, pseudo) + ">");
       if (!VOID.has(tag) || svg) {
         if (tag === "textarea") {
           // The text of a textarea is what the user typed: never captured.
@@ -445,7 +447,7 @@
       } catch (err) {
         this.warnings.push("a cross-origin canvas could not be read");
       }
-      const attrs = (src ? ` src="${escapeAttr(src)}"` : "") + styleAttr(decls) + this.markAttr(el);
+      const attrs = (src ? ` src="${escapeAttr(src)}"` : "") + styleAttr(decls) + this.markAttr(el, "img", decls, null, []);
       parts.push("<img" + attrs + ">");
     }
 
@@ -549,7 +551,7 @@
 
     // --- attributes -----------------------------------------------------------------------------
 
-    attributes(el, decls, key, svg) {
+    attributes(el, decls, key, svg, pseudo) {
       let out = "";
       const tag = el.localName;
       const inputType = tag === "input" ? String(el.type || "text").toLowerCase() : null;
@@ -577,7 +579,7 @@
       }
       if (decls && decls.length) out += styleAttr(decls);
       if (key !== null && key !== undefined) out += ` data-tw="${key}"`;
-      out += this.markAttr(el);
+      out += this.markAttr(el, svg ? el.tagName : tag, decls, key, pseudo);
       return out;
     }
 
@@ -591,10 +593,15 @@
       return value === "" && !URL_ATTRS.has(lower) ? " " + name : ` ${name}="${escapeAttr(value)}"`;
     }
 
-    markAttr(el) {
+    /**
+     * With `markElements`: number the element on the live page and in the snapshot alike (`data-tw-i`),
+     * and note what the snapshot wrote for it (the `marks` of the result: tinywebMergeWidths reads them).
+     */
+    markAttr(el, name, decls, key, pseudo) {
       if (!this.options.markElements) return "";
       const i = String(this.markCount = (this.markCount || 0) + 1);
       el.setAttribute("data-tw-i", i);
+      this.marks[i] = { tag: name, style: (decls || []).join("; "), key, pseudo: pseudo || [] };
       return ` data-tw-i="${i}"`;
     }
 

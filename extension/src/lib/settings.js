@@ -30,12 +30,19 @@
     "patient.nhs.uk", "app.nhs.uk", "zocdoc.com", "teladoc.com",
   ];
 
+  // The second width a page is captured at, as the crawler's default; when it is captured (see
+  // secondWidthSkip): "manual" captures only (an auto-capture never reflows the page being read), "always",
+  // or "never".
+  const PHONE = Object.freeze({ width: 390, height: 844 });
+  const PHONE_WIDTH_MODES = ["manual", "always", "never"];
+
   const DEFAULTS = Object.freeze({
     serverUrl: DEFAULT_SERVER,
     token: "",
     autoCapture: false,
     allowlist: [],
     denylist: DEFAULT_DENYLIST,
+    phoneWidth: "manual",
   });
 
   /** The server URL as `http://host:port` if it is a local tinyweb server, else throws with the reason. */
@@ -122,6 +129,22 @@
       /^[\d.]+$/.test(domain) ? [`*://${domain}/*`] : [`*://${domain}/*`, `*://*.${domain}/*`]);
   }
 
+  /**
+   * Why a capture keeps one width (the record's `single_width`), or null when it also captures the phone
+   * width: by the `phoneWidth` setting and `trigger` ("manual" or "auto"), whether the browser can emulate
+   * a width (Chromium's chrome.debugger; Firefox cannot), and the window's own `width`.
+   */
+  function secondWidthSkip(settings, trigger, width, canEmulate) {
+    const mode = settings.phoneWidth;
+    if (mode === "never") return "extension: the phone width is turned off in the options";
+    if (mode === "manual" && trigger !== "manual") {
+      return "extension: auto-captures keep the page at the window's width (phone width on manual captures)";
+    }
+    if (!canEmulate) return "extension: this browser cannot show a page at a second width (Chromium can)";
+    if (width <= PHONE.width) return `extension: the window is ${width} px wide, a phone width already`;
+    return null;
+  }
+
   async function loadSettings() {
     const stored = (await chrome.storage.local.get(SETTINGS_KEY))[SETTINGS_KEY] || {};
     return Object.assign({}, DEFAULTS, stored);
@@ -135,6 +158,9 @@
     next.autoCapture = Boolean(next.autoCapture);
     next.allowlist = parseDomainList((next.allowlist || []).join("\n"));
     next.denylist = parseDomainList((next.denylist || []).join("\n"));
+    if (!PHONE_WIDTH_MODES.includes(next.phoneWidth)) {
+      throw new Error(`the phone width setting must be one of ${PHONE_WIDTH_MODES.join(", ")}, not ${next.phoneWidth}`);
+    }
     await chrome.storage.local.set({ [SETTINGS_KEY]: next });
     return next;
   }
@@ -151,8 +177,8 @@
   }
 
   root.tinywebSettings = {
-    SETTINGS_KEY, STATUS_KEY, DEFAULTS, DEFAULT_DENYLIST, DEFAULT_SERVER,
+    SETTINGS_KEY, STATUS_KEY, DEFAULTS, DEFAULT_DENYLIST, DEFAULT_SERVER, PHONE, PHONE_WIDTH_MODES,
     normalizeServerUrl, normalizeDomain, parseDomainList, hostMatches, listMatches, refusal, autoCaptures,
-    allowlistOrigins, loadSettings, saveSettings, loadStatus, updateStatus,
+    allowlistOrigins, secondWidthSkip, loadSettings, saveSettings, loadStatus, updateStatus,
   };
 })(globalThis);
