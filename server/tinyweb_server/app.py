@@ -18,7 +18,7 @@ from tinyweb_server.writer import SnapshotWriter
 
 async def store_ctx(app: web.Application) -> AsyncIterator[None]:
     """Open the store and start the writer with the app; stop the writer, then close the store."""
-    store = Store(app[CONFIG_KEY].data_dir)
+    store = Store(app[CONFIG_KEY].data_dir, background_checkpoints=True)
     writer = SnapshotWriter(store)
     app[STORE_KEY] = store
     app[WRITER_KEY] = writer

@@ -24,6 +24,9 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500  # one listing stays a small response
 MAX_OFFSET = 2**63 - 1  # SQLite's largest integer: a larger OFFSET cannot even be bound to the query
 MAX_IDEMPOTENCY_KEY = 255  # characters; the extension sends a UUID
+# A body up to this size is validated on the event loop (about 0.2 ms for 100 KB: less than handing it to a
+# thread costs); a larger one in a thread, so one huge snapshot never stalls the other requests.
+INLINE_VALIDATION_BYTES = 256 * 1024
 # A stored page may show its images, styles and fonts but never run a script or submit a form.
 SNAPSHOT_CSP = "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline' *; font-src * data:"
 
@@ -42,8 +45,8 @@ def validation_details(exc: ValidationError) -> list[dict]:
     ]
 
 
-async def read_snapshot(request: web.Request) -> Snapshot:
-    """The request body as a Snapshot, or the ApiError that says why not (413, 415, 400, 422)."""
+async def read_snapshot(request: web.Request) -> tuple[Snapshot, bytes]:
+    """The request body as a Snapshot (and the body), or the ApiError that says why not (413, 415, 400, 422)."""
     limit = request.app[CONFIG_KEY].max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise ApiError(413, f"body of {request.content_length} bytes is over the limit of {limit} bytes")
@@ -53,7 +56,9 @@ async def read_snapshot(request: web.Request) -> Snapshot:
     if not body:
         raise ApiError(400, "empty body: send one Snapshot as JSON")
     try:
-        return await asyncio.to_thread(Snapshot.model_validate_json, body)
+        if len(body) <= INLINE_VALIDATION_BYTES:
+            return Snapshot.model_validate_json(body), body
+        return await asyncio.to_thread(Snapshot.model_validate_json, body), body
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_context=False, include_input=False)
         if any(err["type"] == "json_invalid" for err in errors):
@@ -67,8 +72,8 @@ async def post_snapshot(request: web.Request) -> web.Response:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
         raise ApiError(400, f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
-    snapshot = await read_snapshot(request)
-    snapshot_id, created = await request.app[WRITER_KEY].add(snapshot)
+    snapshot, body = await read_snapshot(request)
+    snapshot_id, created = await request.app[WRITER_KEY].add(snapshot, body)
     response = reply(IngestResult(id=snapshot_id, created=created), status=201 if created else 200)
     response.headers["Location"] = f"/api/snapshots/{snapshot_id}"
     if key is not None:
