@@ -304,12 +304,14 @@ def per_snapshot_costs(bodies: list[bytes]) -> dict:
     for snapshot in snapshots:
         snapshot.model_dump_json()
     serialize = time.perf_counter() - started
-    with tempfile.TemporaryDirectory(prefix="tinyweb-bench-store-") as tmp:
-        with Store(tmp, background_checkpoints=True) as store:
-            started = time.perf_counter()
-            for i in range(0, len(snapshots), 16):
-                store.add_many(snapshots[i : i + 16], bodies[i : i + 16])
-            add = time.perf_counter() - started
+    with (
+        tempfile.TemporaryDirectory(prefix="tinyweb-bench-store-") as tmp,
+        Store(tmp, background_checkpoints=True) as store,
+    ):
+        started = time.perf_counter()
+        for i in range(0, len(snapshots), 16):
+            store.add_many(snapshots[i : i + 16], bodies[i : i + 16])
+        add = time.perf_counter() - started
     count = len(bodies)
     return {
         "snapshots": count,
