@@ -2,7 +2,9 @@
 
 Run from the repository root: `python -m bench.train [--out bench/results] [--steps 200] [--skip-packing]
 [--skip-acceptance]`. Needs the corpus build with its dataset: `python -m bench.build`, then `tinyweb label
---data bench/results/corpus-data --out bench/results/build-all` and `tinyweb prompts --out bench/results/build-all`.
+--data bench/results/corpus-data --out bench/results/build-all` and `tinyweb prompts --out
+bench/results/build-all --max-tokens 320 --fit` (every page condensed to a complete document of at most 320
+tokens with its request, so that a page can end within the 300 new tokens of the acceptance).
 
 1. Packing: the same model (SmolLM2-135M + LoRA r=16), data and max length (1024), 8 optimizer steps of 4
    sequences each, in three separate processes: packed (documents share sequences, block-diagonal attention),

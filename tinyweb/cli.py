@@ -409,7 +409,22 @@ def _label_options(
     return LabelOptions(labeler=labeler, labeler_options=extra, relabel=relabel, gold=gold)
 
 
-def _build_options(max_tokens: int = 2048, num_proc: int | None = None, validation_share: float = 0.1, **label: Any):
+def fit_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--fit/--no-fit",
+        default=False,
+        show_default=True,
+        help="Condense pages longer than --max-tokens into complete shorter documents instead of leaving them out.",
+    )(fn)
+
+
+def _build_options(
+    max_tokens: int = 2048,
+    num_proc: int | None = None,
+    validation_share: float = 0.1,
+    fit: bool = False,
+    **label: Any,
+):
     from tinyweb.build.pipeline import BuildOptions
 
     if max_tokens < 0:
@@ -421,6 +436,7 @@ def _build_options(max_tokens: int = 2048, num_proc: int | None = None, validati
         num_proc=num_proc,
         label=_label_options(**label),
         validation_share=validation_share,
+        fit=fit,
     )
 
 
@@ -504,7 +520,8 @@ def print_build(summary: dict[str, Any], out_dir: Path) -> None:
     if "prompts" in summary:
         p = summary["prompts"]
         splits = ", ".join(f"{k} {v}" for k, v in p["splits"].items())
-        table.add_row("dataset pages", f"{p['kept']} ({splits}); left out, too long: {p['left_out_too_long']}")
+        fitted = f"; condensed to fit: {p['fitted']}" if p.get("fit") else ""
+        table.add_row("dataset pages", f"{p['kept']} ({splits}); left out, too long: {p['left_out_too_long']}{fitted}")
         table.add_row("tokens per page (median / max)", f"{p['n_tokens']['median']:,} / {p['n_tokens']['max']:,}")
     out.print(table)
 
@@ -520,6 +537,7 @@ def _stage(name: str) -> None:
 @jobs_option
 @labeler_options
 @validation_option
+@fit_option
 @handle_errors
 def build(data_dir: Path | None, out_dir: Path, max_tokens: int, num_proc: int | None, **options: Any) -> None:
     """Run clean, topics, framework, convert, label and prompts on the stored snapshots."""
@@ -629,12 +647,13 @@ def label_command(
 @out_option
 @max_tokens_option
 @validation_option
+@fit_option
 @handle_errors
-def prompts(out_dir: Path, max_tokens: int, validation_share: float) -> None:
+def prompts(out_dir: Path, max_tokens: int, validation_share: float, fit: bool) -> None:
     """Stage 6: write the prompt dataset (final-dataset.json, dataset/, dataset-stats.png)."""
     from tinyweb.build.pipeline import run_prompts
 
-    section = run_prompts(out_dir, _build_options(max_tokens, validation_share=validation_share))
+    section = run_prompts(out_dir, _build_options(max_tokens, validation_share=validation_share, fit=fit))
     print_build({"prompts": section}, out_dir)
     out.print(f"dataset: {out_dir / 'final-dataset.json'}, {out_dir / 'dataset'}/, {out_dir / 'dataset-stats.png'}")
 

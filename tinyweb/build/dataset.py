@@ -10,7 +10,9 @@ OUT/dataset-stats.png    token lengths and pages per topic
 `prompt` is everything up to and including "[TINY-WEB-DEV-CODE]\\n\\n", `completion` the whole semantic document
 (its <link> to the framework included; the framework stays outside, shared), `text` their concatenation. A page
 whose text is longer than `max_tokens` SmolLM2 tokens (room kept for the end-of-text token training appends) is
-left out, never truncated. The split is stratified by topic and deterministic: within each topic of at least
+left out, never truncated; with `fit`, it is condensed into a complete shorter document instead
+(tinyweb.build.fit), and a label the extractive labeller wrote is written again for what the condensed page
+shows. The split is stratified by topic and deterministic: within each topic of at least
 three pages, the share of pages with the lowest SHA-256 of their id goes to validation (at least one), so a
 page's split depends on its id and its topic's pages, never on their order or the run.
 """
@@ -42,6 +44,7 @@ MIN_TOPIC_FOR_VALIDATION = 3  # a topic with fewer pages keeps them all for trai
 class PromptOptions:
     max_tokens: int = 2048  # the training length; 0: no limit
     validation_share: float = 0.1
+    fit: bool = False  # condense pages over max_tokens into complete shorter documents instead of leaving them out
 
 
 def prompt_text(label: str) -> str:
@@ -105,12 +108,63 @@ def rows_for(
     return rows
 
 
+def relabel(page: dict[str, Any], document: str, topic: str, keywords: list[str]) -> str | None:
+    """The extractive label of `document`, a condensed version of the cleaned `page`; None if it has none."""
+    from lxml import html as lxml_html
+
+    from tinyweb.build.labelers import LabelInput
+    from tinyweb.build.labelers.extractive import ExtractiveLabeler
+    from tinyweb.build.labels import outline
+
+    body = lxml_html.document_fromstring(document).find("body")
+    if body is None:
+        return None
+    structure, h1 = outline(document)
+    page_input = LabelInput(
+        id=page["id"],
+        url=page["url"],
+        title=page["title"] or "",
+        description=page["description"] or "",
+        headings=[" ".join(h.text_content().split()) for h in body.iter("h1", "h2", "h3")],
+        text=" ".join(body.text_content().split()),
+        topic=topic,
+        keywords=keywords,
+        outline=structure,
+        h1=h1,
+    )
+    (label,) = ExtractiveLabeler().label([page_input])
+    return " ".join(label.split()) if isinstance(label, str) and label.strip() else None
+
+
+def fit_row(row: dict[str, Any], page: dict[str, Any], limit: int, keywords: list[str]) -> dict[str, Any] | None:
+    """`row` condensed so that its text and the end-of-text token fit in `limit` tokens, or None."""
+    from tinyweb.build.fit import fit_page
+    from tinyweb.models import count_tokens
+
+    label = row["label"]
+    room = limit - 1 - count_tokens([prompt_text(label)])[0]
+    for _ in range(4):
+        document = fit_page(row["completion"], room, count_tokens)
+        if document is None:
+            return None
+        if row["label_source"] == "extractive":
+            label = relabel(page, document, row["topic"], keywords) or label
+        prompt = prompt_text(label)
+        n_tokens = count_tokens([prompt + document])[0]
+        if n_tokens + 1 <= limit:
+            fitted = dict(row, label=label, prompt=prompt, completion=document, text=prompt + document)
+            return fitted | {"n_tokens": n_tokens, "n_tokens_before": row["n_tokens"]}
+        room -= n_tokens + 1 - limit  # a longer label, or tokens merged across the join: try a little shorter
+    return None
+
+
 def prompts(
     pages: list[dict[str, Any]],
     labels: dict[str, dict[str, Any]],
     page_topic: dict[str, str],
     out: Path,
     options: PromptOptions,
+    keywords: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """Write final-dataset.json, dataset/ and dataset-stats.png; return the report section."""
     from datasets import Dataset, DatasetDict, Features, Value
@@ -127,6 +181,15 @@ def prompts(
     limit = options.max_tokens
     too_long = [r for r in rows if limit and r["n_tokens"] + 1 > limit]
     kept = [r for r in rows if not (limit and r["n_tokens"] + 1 > limit)]
+    fitted: list[dict[str, Any]] = []
+    if options.fit and too_long:
+        by_id = {p["id"]: p for p in pages}
+        unfit = []
+        for row in too_long:
+            done = fit_row(row, by_id[row["id"]], limit, (keywords or {}).get(row["topic"], []))
+            (fitted if done is not None else unfit).append(done if done is not None else row)
+        kept, too_long = [*kept, *fitted], unfit
+        kept.sort(key=lambda r: [p["id"] for p in pages].index(r["id"]))
     if not kept:
         raise UsageError(
             f"every one of the {len(rows)} pages is longer than --max-tokens {limit} "
@@ -156,7 +219,7 @@ def prompts(
         (tmp / "parquet").mkdir()
         for split in SPLITS:
             data[split].to_parquet(str(tmp / "parquet" / f"{split}.parquet"))
-    section = _section(kept, too_long, splits, options)
+    section = _section(kept, too_long, splits, options, fitted)
     (tmp / "README.md").write_text(dataset_card(kept, splits, section), encoding="utf-8")
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
@@ -177,7 +240,11 @@ def _stats(values: list[int]) -> dict[str, Any]:
 
 
 def _section(
-    kept: list[dict[str, Any]], too_long: list[dict[str, Any]], splits: dict[str, str], options: PromptOptions
+    kept: list[dict[str, Any]],
+    too_long: list[dict[str, Any]],
+    splits: dict[str, str],
+    options: PromptOptions,
+    fitted: list[dict[str, Any]],
 ) -> dict[str, Any]:
     per_topic: dict[str, dict[str, int]] = {}
     for row in kept:
@@ -188,6 +255,12 @@ def _section(
         "kept": len(kept),
         "left_out_too_long": len(too_long),
         "left_out_pages": [{"id": r["id"], "url": r["url"], "n_tokens": r["n_tokens"]} for r in too_long],
+        "fit": options.fit,
+        "fitted": len(fitted),
+        "fitted_pages": [
+            {"id": r["id"], "url": r["url"], "n_tokens_before": r["n_tokens_before"], "n_tokens": r["n_tokens"]}
+            for r in fitted
+        ],
         "max_tokens": options.max_tokens,
         "validation_share": options.validation_share,
         "splits": dict(Counter(splits[r["id"]] for r in kept)),
@@ -244,8 +317,7 @@ Made by `tinyweb prompts`; every string of `final-dataset.json` is one `text` he
 ```
 
 and `completion` is the whole HTML document. Columns: {", ".join(f"`{c}`" for c in COLUMNS)}.
-`n_tokens` counts `text` in SmolLM2 tokens. Pages longer than {section["max_tokens"] or "any"} tokens were left out
-({section["left_out_too_long"]}), never truncated.
+`n_tokens` counts `text` in SmolLM2 tokens. {_length_policy(section)}
 
 ## Counts
 - {section["kept"]} pages: {n_train} train, {n_validation} validation
@@ -267,6 +339,19 @@ they were captured from; tinyweb adds no rights. Check each source's terms befor
 or a model trained on it. The labels and the framework were generated by tinyweb (or written by hand where
 `label_source` is `manual`).
 """
+
+
+def _length_policy(section: dict[str, Any]) -> str:
+    limit, left_out = section["max_tokens"], section["left_out_too_long"]
+    if not limit:
+        return "Pages of any length are kept, whole."
+    if not section["fit"]:
+        return f"Pages longer than {limit} tokens were left out ({left_out}), never truncated."
+    return (
+        f"{section['fitted']} pages longer than {limit} tokens were condensed into complete shorter documents "
+        "(whitespace between elements, repeated alike siblings, then everything after the element where the "
+        f"budget ran out; their extractive labels written again for what stays); {left_out} could not be."
+    )
 
 
 def plot_stats(

@@ -48,6 +48,7 @@ class BuildOptions:
     num_proc: int | None = None  # None: every core
     label: LabelOptions = field(default_factory=LabelOptions)
     validation_share: float = 0.1
+    fit: bool = False  # pages over max_tokens are kept by clean and condensed by prompts (tinyweb.build.fit)
 
 
 def _need(path: Path, stage: str) -> Path:
@@ -69,7 +70,9 @@ def run_clean(store: Store, out: Path, options: BuildOptions) -> dict[str, Any]:
     snapshots = list(store.iter_snapshots())
     if not snapshots:
         raise UsageError(f"no snapshots in {store.path}: capture some pages first (`tinyweb crawl` or `tinyweb demo`)")
-    result = clean(snapshots, CleanOptions(max_tokens=options.max_tokens, num_proc=options.num_proc))
+    # With fit, a long page is condensed for the dataset later, not dropped here.
+    limit = 0 if options.fit else options.max_tokens
+    result = clean(snapshots, CleanOptions(max_tokens=limit, num_proc=options.num_proc))
     if not result.pages:
         reasons = Counter(d.reason for d in result.dropped)
         raise UsageError(
@@ -89,7 +92,7 @@ def run_clean(store: Store, out: Path, options: BuildOptions) -> dict[str, Any]:
         "kept": len(result.pages),
         "dropped": dict(sorted(Counter(d.reason for d in result.dropped).items())),
         "capture_failures": len(store.failures()),
-        "max_tokens": options.max_tokens,
+        "max_tokens": limit,
         "hidden_elements_removed": sum(p["removed_hidden"] for p in result.pages),
         "dropped_pages": [asdict(d) for d in sorted(result.dropped, key=lambda d: (d.reason, d.url))],
     }
@@ -267,10 +270,11 @@ def run_label(
 
 def run_prompts(out: Path, options: BuildOptions) -> dict[str, Any]:
     pages = load_pages(out)
-    page_topic, _ = read_topics(out)
+    page_topic, keywords = read_topics(out)
     labels = read_labels(out)
     _need(out / PAGES_DIR, "convert")
-    section = prompts(pages, labels, page_topic, out, PromptOptions(options.max_tokens, options.validation_share))
+    prompt_options = PromptOptions(options.max_tokens, options.validation_share, options.fit)
+    section = prompts(pages, labels, page_topic, out, prompt_options, keywords)
     report.write_section(out, "prompts", section)
     return section
 
