@@ -215,18 +215,22 @@ def test_popup_capture_keeps_the_phone_width_and_leaves_the_page_as_it_was(exten
                 await expect(popup.locator("#sent")).to_have_text("1", timeout=30_000)
                 message = await popup.text_content("#capture-result")
                 after = await page.evaluate("[innerWidth, document.documentElement.outerHTML]")
+                # A page whose scripts change its DOM when resized keeps its window's width, and says why.
+                moving_url = fixture_site.url + "resize-handler.html"
+                await ext.open(moving_url)
+                moving = await ext.message({"type": "capture", "tabId": await ext.tab_id(moving_url)})
                 await ext.configure(phoneWidth="never")
                 single = await ext.message({"type": "capture", "tabId": await ext.tab_id(page_url)})
 
-                async def both() -> list[dict] | None:
+                async def all_three() -> list[dict] | None:
                     found = await server_snapshots(server)
-                    return found if len(found) == 2 else None
+                    return found if len(found) == 3 else None
 
-                return await wait_for(both, "the second capture"), message, before, after, single
+                return await wait_for(all_three, "the other captures"), message, before, after, single, moving
         finally:
             server.stop()
 
-    stored, message, before, after, single = run(scenario())
+    stored, message, before, after, single, moving = run(scenario())
     assert message.endswith("at desktop and phone widths.")
     assert after == before, "the tab is back at its width, its DOM as it was (no element numbers left)"
     (snap,) = [s for s in stored if len(s["viewports"]) == 2]
@@ -239,10 +243,14 @@ def test_popup_capture_keeps_the_phone_width_and_leaves_the_page_as_it_was(exten
         assert share == 1.0, f"{vp}: {share:.5f} of pixels equal"
     # Turned off in the options: the window's width alone, and the record says why.
     assert single["ok"] is True and single["widths"] == 1
-    (other,) = [s for s in stored if s is not snap]
+    (other,) = [s for s in stored if s is not snap and s["url"] == page_url]
     assert [v["width"] for v in other["viewports"]] == [1280]
     assert other["single_width"] == "extension: the phone width is turned off in the options"
     assert "data-tw-media" not in other["html"]
+    assert moving["ok"] is True and moving["widths"] == 1
+    (moved,) = [s for s in stored if s["url"].endswith("resize-handler.html")]
+    assert moved["single_width"].startswith("dom_changed: the page changed when resized to 390x844")
+    assert "data-tw-i" not in moved["html"] and "data-tw-media" not in moved["html"]
 
 
 def test_auto_capture_only_on_allowlisted_domains_never_on_denied(extension_dir, fixture_site, tmp_path):

@@ -73,7 +73,11 @@ async function captureRecord(target, settings, trigger) {
     const first = await capturePass(target, { seedFormat: "size", markElements: true });
     const desktop = first.meta.viewport;
     const phone = await Phone.capture(target, () => capturePass(target, { seedFormat: "none", markElements: true }));
-    if (!phone.capture) return recordFromCapture(first, [desktop], phone.why);
+    if (!phone.capture) {
+      // One width after all: the merge of the one pass is its HTML without the element numbers.
+      const alone = globalThis.tinywebMergeWidths([first], [desktop.width]);
+      return recordFromCapture(Object.assign(first, { html: alone.html }), [desktop], phone.why);
+    }
     const merged = globalThis.tinywebMergeWidths([first, phone.capture], [desktop.width, PHONE.width]);
     const viewports = merged.singleWidth === null ? [desktop, PHONE] : [desktop];
     return recordFromCapture(Object.assign(first, { html: merged.html }), viewports, merged.singleWidth);

@@ -63,27 +63,28 @@ def fit_page(document: str, budget: int, count: Counter) -> str | None:
             return current
     # Prune to a character budget: the largest that fits, found by bisection (each try counted). The page's
     # own @font-face rules go first: they serve icon fonts, and icons have no words to keep.
-    for style in root.find("head").findall("style") if root.find("head") is not None else []:
+    head = root.find("head")
+    for style in head.findall("style") if head is not None else []:
         _remove(style)
-    best: str | None = None
-    low, high = 0, _size(body)
-    for _ in range(SEARCH_STEPS):
-        if high - low <= max(MIN_STEP, high // 50):
-            break
-        middle = (low + high) // 2
+
+    def pruned(chars: int) -> str | None:
         trial = copy.deepcopy(root)
-        prune(trial.find("body"), middle)
+        prune(trial.find("body"), chars)
         squeeze_whitespace(trial)
         candidate = text(trial)
-        if count([candidate])[0] <= budget:
+        return candidate if count([candidate])[0] <= budget else None
+
+    best = pruned(0)  # the head and an empty body: if even that is too long, nothing fits
+    low, high = 0, _size(body)
+    for _ in range(SEARCH_STEPS):
+        if best is None or high - low <= max(MIN_STEP, high // 50):
+            break
+        middle = (low + high) // 2
+        candidate = pruned(middle)
+        if candidate is not None:
             best, low = candidate, middle
         else:
             high = middle
-    if best is None:
-        trial = copy.deepcopy(root)
-        prune(trial.find("body"), 0)
-        candidate = text(trial)
-        best = candidate if count([candidate])[0] <= budget else None
     return best
 
 
