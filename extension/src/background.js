@@ -72,7 +72,7 @@ async function captureRecord(target, settings, trigger) {
   try {
     const first = await capturePass(target, { seedFormat: "size", markElements: true });
     const desktop = first.meta.viewport;
-    const phone = await Phone.capture(target, () => capturePass(target, { seedFormat: "none", markElements: true }));
+    const phone = await Phone.capture(target, inPage, () => capturePass(target, { seedFormat: "none", markElements: true }));
     if (!phone.capture) {
       // One width after all: the merge of the one pass is its HTML without the element numbers.
       const alone = globalThis.tinywebMergeWidths([first], [desktop.width]);

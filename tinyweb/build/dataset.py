@@ -184,12 +184,11 @@ def prompts(
     fitted: list[dict[str, Any]] = []
     if options.fit and too_long:
         by_id = {p["id"]: p for p in pages}
-        unfit = []
-        for row in too_long:
-            done = fit_row(row, by_id[row["id"]], limit, (keywords or {}).get(row["topic"], []))
-            (fitted if done is not None else unfit).append(done if done is not None else row)
-        kept, too_long = [*kept, *fitted], unfit
-        kept.sort(key=lambda r: [p["id"] for p in pages].index(r["id"]))
+        condensed = {r["id"]: fit_row(r, by_id[r["id"]], limit, (keywords or {}).get(r["topic"], [])) for r in too_long}
+        fitted = [row for row in condensed.values() if row is not None]
+        # In the pages' order: each too-long row replaced by its condensed page, or left out.
+        kept = [row for row in (condensed.get(r["id"], r) for r in rows) if row is not None]
+        too_long = [r for r in too_long if condensed[r["id"]] is None]
     if not kept:
         raise UsageError(
             f"every one of the {len(rows)} pages is longer than --max-tokens {limit} "

@@ -19,17 +19,13 @@
     return typeof chrome.debugger !== "undefined" && typeof chrome.debugger.attach === "function";
   }
 
-  async function inPage(target, func) {
-    const [injection] = await chrome.scripting.executeScript({ target, func });
-    return injection ? injection.result : undefined;
-  }
-
   /**
    * Show the tab at phone width, let it settle, and resolve {capture: await capturePass()}; or {why} when
-   * it cannot be done or the page changed its DOM on the resize. The tab is back at its width after, and a
-   * second width that fails never costs the capture itself.
+   * it cannot be done or the page changed its DOM on the resize. `inPage(target, func)` runs `func` in the
+   * tab (the worker's own helper). The tab is back at its width after, and a second width that fails never
+   * costs the capture itself.
    */
-  async function capture(target, capturePass) {
+  async function capture(target, inPage, capturePass) {
     try {
       await chrome.debugger.attach(target, PROTOCOL_VERSION);
     } catch (err) {
