@@ -228,3 +228,78 @@ def test_cross_origin_stylesheet_falls_back_to_reading_everything(tmp_path):
     assert any("not readable (cross-origin)" in w for w in fid.snapshot.warnings)
     assert "text-shadow: rgb(204, 51, 51) 1px 1px 0px" in fid.snapshot.html
     assert fid.pixel_share == 1.0, fid.summary()
+
+
+# Static fixtures: the same page captured twice gives the same snapshot.
+PROBE_CACHE_FIXTURES = ["basics.html", "quirks.html", "shadow.html", "fonts.html", "svg-symbols.html", "privacy.html"]
+
+
+def test_probe_cache_changes_nothing(fixture_site):
+    """Probe references carried between captures (warm, then every one from the cache) give exactly the
+    snapshots that probing afresh gives, in standards and quirks mode alike."""
+
+    async def capture_all(browser: Browser) -> list[tuple[str, object]]:
+        out = []
+        for path in PROBE_CACHE_FIXTURES:
+            page = await browser.new_page()
+            try:
+                snap = await capture_url(page, fixture_site.url + path)
+            finally:
+                await page.close()
+            stats = browser.probe_cache.last if browser.probe_cache else None
+            out.append((snap.html, stats))
+        return out
+
+    async def go():
+        async with Browser(BrowserOptions(block_external=True, probe_cache=False)) as browser:
+            fresh = await capture_all(browser)
+        async with Browser(BrowserOptions(block_external=True)) as browser:
+            first = await capture_all(browser)
+            again = await capture_all(browser)
+        return fresh, first, again
+
+    fresh, first, again = run(go())
+    runs = zip(PROBE_CACHE_FIXTURES, fresh, first, again, strict=True)
+    for path, (html, _), (first_html, _), (again_html, stats) in runs:
+        assert first_html == html, f"{path}: the cache's first pass differs from probing afresh"
+        assert again_html == html, f"{path}: references from the cache differ from probing afresh"
+        assert stats.misses == 0 and stats.hits > 0, f"{path}: {stats}"
+    assert first[1][1].hits == 0, "quirks mode has defaults of its own: nothing is reused from standards mode"
+    assert first[2][1].hits > 0, "the third page (standards mode) reuses the first one's probes"
+
+
+def test_settle_scrolls_only_pages_that_watch_scrolling(tmp_path):
+    """Scrolling through a page costs two frames a screen: it is skipped where nothing can react to it,
+    and content revealed by a scroll listener (not an IntersectionObserver) is still captured."""
+    tall = '<div style="height: 3000px">tall</div>'
+    pages = {
+        "still.html": f"<!DOCTYPE html><title>s</title>{tall}<p>end</p>",
+        "observer.html": f"<!DOCTYPE html><title>o</title>{tall}<p id=x>end</p>"
+        "<script>new IntersectionObserver(() => {}).observe(document.getElementById('x'))</script>",
+        "handler.html": f"<!DOCTYPE html><title>h</title>{tall}<p>end</p><script>window.onscroll = () => {{}}</script>",
+        "listener.html": f"<!DOCTYPE html><title>l</title>{tall}"
+        '<p id=x style="opacity: 0">revealed</p><script>'
+        "document.addEventListener('scroll', () => { const p = document.getElementById('x');"
+        " if (p.getBoundingClientRect().top < innerHeight) p.style.opacity = 1 })</script>",
+    }
+    for name, html in pages.items():
+        (tmp_path / name).write_text(html)
+
+    async def go():
+        out = {}
+        async with Browser(BrowserOptions(block_external=True)) as browser:
+            for name in pages:
+                page = await browser.new_page()
+                await load(page, server.url + name, 30)
+                out[name] = await settle(page)
+                if name == "listener.html":
+                    out["revealed"] = await capture_loaded_page(page)
+                await page.close()
+        return out
+
+    with StaticServer(tmp_path) as server:
+        result = run(go())
+    assert not result["still.html"]["scrolled"] and result["still.html"]["screens"] == 0
+    for name in ("observer.html", "handler.html", "listener.html"):
+        assert result[name]["scrolled"] and result[name]["screens"] >= 4, name
+    assert "opacity: 0" not in result["revealed"].html

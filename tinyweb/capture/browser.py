@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import shutil
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ from playwright.async_api import Browser as PwBrowser
 from playwright.async_api import BrowserContext, Page, Playwright, Route, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
+from tinyweb.capture.probecache import LOOKUP_NAME, ProbeCache
 from tinyweb.capture.script import capture_script
 from tinyweb.errors import BrowserError, CaptureError
 from tinyweb.snapshot import Snapshot, Viewport
@@ -32,6 +34,30 @@ CHROMIUM_ARGS = [
 ]
 # After a resize: let resize handlers (often debounced), media-query transitions and layout finish.
 RESIZE_SETTLE_MS = 300
+# Runs in every page before the page's own scripts: counts what could react to scrolling (observers of
+# intersections, scroll listeners of the window and document), so that settle() scrolls through only the
+# pages where something watches (see tinywebSettle in capture.js). The page's objects still work as before.
+SCROLL_WATCH_SCRIPT = """(() => {
+  const w = window;
+  if (w.__tinywebScrollWatch) return;
+  const watch = { observers: 0, listeners: 0 };
+  Object.defineProperty(w, "__tinywebScrollWatch", { value: watch });
+  if (typeof w.IntersectionObserver === "function") {
+    w.IntersectionObserver = new Proxy(w.IntersectionObserver, {
+      construct(target, args, newTarget) {
+        watch.observers++;
+        return Reflect.construct(target, args, newTarget);
+      },
+    });
+  }
+  const scrollEvents = new Set(["scroll", "scrollend", "wheel"]);
+  EventTarget.prototype.addEventListener = new Proxy(EventTarget.prototype.addEventListener, {
+    apply(target, self, args) {
+      if (scrollEvents.has(args[0]) && (self === w || self === w.document)) watch.listeners++;
+      return Reflect.apply(target, self, args);
+    },
+  });
+})();"""
 CHROMIUM_CANDIDATES = ["/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"]
 
 
@@ -47,6 +73,10 @@ def chromium_path() -> str:
         if found:
             return found
     raise BrowserError("Chromium not found: install it (Debian: apt-get install -y chromium) or set TINYWEB_CHROMIUM")
+
+
+# The probe cache of each context a Browser made, found from a page by run_capture().
+_PROBE_CACHES: weakref.WeakKeyDictionary[BrowserContext, ProbeCache] = weakref.WeakKeyDictionary()
 
 
 def is_loopback_url(url: str) -> bool:
@@ -68,6 +98,8 @@ class BrowserOptions:
     bypass_csp: bool = True
     user_agent: str | None = None
     headless: bool = True
+    # Carry the browser's default-style probes from one capture to the next (see probecache.py).
+    probe_cache: bool = True
 
 
 class Browser:
@@ -78,6 +110,7 @@ class Browser:
         self._pw: Playwright | None = None
         self._browser: PwBrowser | None = None
         self.context: BrowserContext | None = None
+        self.probe_cache: ProbeCache | None = None
 
     async def __aenter__(self) -> Browser:
         executable = chromium_path()
@@ -97,6 +130,11 @@ class Browser:
             service_workers="block",
             user_agent=self.options.user_agent,
         )
+        await self.context.add_init_script(SCROLL_WATCH_SCRIPT)
+        if self.options.probe_cache:
+            cache = self.probe_cache = ProbeCache()
+            await self.context.expose_binding(LOOKUP_NAME, lambda _source, scope, keys: cache.lookup(scope, keys))
+            _PROBE_CACHES[self.context] = cache
         if self.options.block_external:
             await self.context.route("**/*", _block_non_loopback)
         return self
@@ -164,7 +202,8 @@ async def ensure_script(page: Page) -> None:
 
 
 async def settle(page: Page, scroll: bool = True) -> dict[str, Any]:
-    """Scroll through the page, wait for lazy images and fonts, finish animations (see capture.js)."""
+    """Scroll through the page (when something on it watches scrolling), wait for lazy images and fonts,
+    finish animations (see tinywebSettle in capture.js)."""
     await ensure_script(page)
     return await page.evaluate("opts => globalThis.tinywebSettle(opts)", {"scroll": scroll})
 
@@ -177,12 +216,18 @@ async def resize(page: Page, viewport: Viewport, settle_ms: float = RESIZE_SETTL
 
 
 async def run_capture(page: Page, **options: Any) -> dict[str, Any]:
-    """The capture script's result on the loaded page (`{ok: true, html, meta, stats, ...}`), or CaptureError."""
+    """The capture script's result on the loaded page (`{ok: true, html, meta, stats, ...}`), or CaptureError.
+    In a Browser's context, the probes of earlier captures are passed along and this one's kept."""
     await ensure_script(page)
+    cache = _PROBE_CACHES.get(page.context)
+    if cache is not None:
+        options = {**options, "probeLookup": LOOKUP_NAME}
     try:
         result = await page.evaluate("opts => globalThis.tinywebCapture(opts)", options)
     except PlaywrightError as exc:
         raise CaptureError("capture_failed", exc.message.splitlines()[0]) from exc
+    if cache is not None:
+        cache.update(result.pop("probeCache", None))
     if not result.get("ok"):
         error = result.get("error", {})
         raise CaptureError(error.get("code", "capture_failed"), error.get("message", "capture failed"))

@@ -19,6 +19,10 @@
     seedFormat: "size", // "none" | "size" | "text": the prototype's baseline for the compression report
     markElements: false, // number live and captured elements alike (data-tw-i): merging widths, tests
     maxTextChars: 100000,
+    // The name of an async page function (the crawler exposes one) that returns the probe references
+    // earlier captures in this browser made (see ProbeStore); null: probe everything afresh. With it, the
+    // result also reports what this capture added (`probeCache`).
+    probeLookup: null,
   };
 
   // Properties that add nothing to a static snapshot, duplicate another property, or are engine-private.
@@ -184,17 +188,23 @@
         "::file-selector-button": indices(BUTTON_PROPS), "::first-letter": indices(TEXT_BOX_PROPS),
         "::first-line": indices(TEXT_BOX_PROPS),
       };
-      // Without SVG in the page, SVG-only properties cannot matter: not reading them saves a tenth.
+      // What the browser's defaults depend on: the engine, the page's mode and the viewport.
+      this.probeScope = [VERSION, navigator.userAgent, this.doctype, this.win.innerWidth + "x" + this.win.innerHeight,
+        this.allProps.length].join("|");
       this.elements = allElements(doc);
+      this.keys = new Map();
+      // Asked first, answered while the stylesheets are read (a page over the limit is refused in run()).
+      this.storeLoaded = this.elements.length <= options.maxElements ? this.probeStore() : null;
       this.sheets = scanStyles(doc, this.elements);
       this.warnings.push(...this.sheets.warnings);
       // HTML elements read what the page authors (and what always matters); SVG content reads everything.
+      // Without SVG in the page, SVG-only properties cannot matter: not reading them saves a tenth.
       const hasSvg = this.elements.some((el) => el.namespaceURI === SVG_NS);
       const authored = this.sheets.names;
       this.htmlIdx = this.props.map((p, i) => i).filter((i) =>
         (!authored || authored.has(this.props[i])) &&
         (hasSvg || !SVG_ONLY.has(this.props[i])));
-      this.ownHtmlIdx = this.htmlIdx.filter((i) => !this.inheritedMask[i]);
+      this.ownIdx = this.allIdx.filter((i) => !this.inheritedMask[i]);
       this.mapIdx = this.props.map((p, i) => i).filter((i) => COMPUTED_VALUE.has(this.props[i]));
       this.colorIndex = this.propIndex.get("color");
       this.displayIndex = this.propIndex.get("display");
@@ -208,11 +218,13 @@
         throw fail("too_large", `page has ${count} elements, over the limit of ${this.options.maxElements}`);
       }
       this.staticDisplay = this.staticDisplays();
-      const probe = new DefaultProbe(this.doc, this);
+      const store = await this.storeLoaded;
+      const probe = new DefaultProbe(this.doc, this, store);
       let body;
       let captureMs = 0;
       let seedHtml = null;
       let seedMs = null;
+      let probeReport = null;
       try {
         this.probe = await probe.open();
         this.probe.prefetch(this.elements);
@@ -223,6 +235,9 @@
           seedHtml = this.seedFormat();
           seedMs = performance.now() - t1;
         }
+        const t3 = performance.now();
+        if (store) probeReport = store.report(probe);
+        captureMs += performance.now() - t3;
       } finally {
         probe.dispose();
       }
@@ -252,9 +267,36 @@
       };
       if (this.options.seedFormat === "text") result.seedFormatHtml = seedHtml;
       if (this.options.markElements) result.marks = this.marks;
+      if (probeReport) result.probeCache = probeReport;
       // The capture's own time: the prototype-format measurement is timed apart (seed_format_ms).
       result.stats.capture_ms = round1(captureMs + performance.now() - t2);
       return result;
+    }
+
+    /** The references earlier captures probed (see ProbeStore), of the probe keys this page can need. */
+    async probeStore() {
+      const lookup = this.options.probeLookup ? root[this.options.probeLookup] : null;
+      if (typeof lookup !== "function") return null;
+      const families = new Set(["#page", "#svg"]);
+      for (const el of this.elements) if (el.namespaceURI === HTML_NS) families.add(this.keyOf(el));
+      if (this.options.seedFormat !== "none") families.add("#seed");
+      let text = null;
+      try {
+        text = await lookup(this.probeScope, Array.from(families));
+      } catch (err) {
+        this.warnings.push("probe cache unavailable: every default is probed afresh");
+      }
+      return new ProbeStore(this.probeScope, text);
+    }
+
+    /** The probe key of `el` (contextKey), worked out once per capture. */
+    keyOf(el) {
+      let key = this.keys.get(el);
+      if (key === undefined) {
+        key = contextKey(el);
+        this.keys.set(el, key);
+      }
+      return key;
     }
 
     // --- reading styles -------------------------------------------------------------------------
@@ -459,14 +501,15 @@
       // Only where a rule's selector, less its pseudo-element, matches this element.
       const wanted = (which) => {
         if (!styled || inShadow) return true;
-        const hosts = styled.get(which);
-        return hosts !== undefined && (hosts === "*" || el.matches(hosts));
+        const hosts = this.pseudoHosts(which);
+        return hosts === "*" || hosts.has(el);
       };
       for (const which of ["::before", "::after"].filter(wanted)) {
         const cs = this.win.getComputedStyle(el, which);
         const content = cs.getPropertyValue("content");
         if (!content || content === "none" || content === "normal") continue;
-        const pLive = this.read(el, which);
+        // What the page authors, as for elements: the rest is what the UA and inheritance give it anyway.
+        const pLive = this.read(el, which, this.htmlIdx);
         const ref = this.probe.pseudoReference(el, which);
         const decls = this.diff(pLive, ref, usedValues(live));
         if (!decls.length && ref.content === content) continue;
@@ -496,6 +539,22 @@
         }
       }
       return rules;
+    }
+
+    /**
+     * The page's elements that a rule's selector for pseudo-element `which` (less the pseudo-element)
+     * matches, or "*": found with one query over the document, which is far cheaper than asking every
+     * element whether it matches the page's whole selector list.
+     */
+    pseudoHosts(which) {
+      this.hostSets = this.hostSets || new Map();
+      let found = this.hostSets.get(which);
+      if (found === undefined) {
+        const hosts = this.sheets.pseudos.get(which);
+        found = hosts === undefined ? new Set() : hosts === "*" ? "*" : new Set(this.doc.querySelectorAll(hosts));
+        this.hostSets.set(which, found);
+      }
+      return found;
     }
 
     /** Copies of the page's rules for engine pseudo-elements of `el` (see VENDOR_PSEUDO). */
@@ -707,6 +766,9 @@
     }
   }
 
+  // A font size no page element is likely to have: a probe wearing it shows which defaults are in ems.
+  const SIZE_TEST = "37px";
+
   // Two parents with different, unusual values of the inherited properties: a probe that does not follow
   // them in either has that property set by the UA stylesheet (input's line-height, em's font-style...).
   const SENSITIZERS = [
@@ -737,27 +799,31 @@
 
   /**
    * Browser defaults, read live from a hidden same-origin iframe in the page's own mode.
-   * Probed per tag and per attribute that changes defaults; cached for one capture. A reference is
-   * `{values, parent, uaMask}`: the defaults, the defaults of the parent they inherit from, and for each
-   * inherited property whether the UA stylesheet sets it on this element (so it does not inherit).
+   * Probed per tag and per attribute that changes defaults; cached for one capture, and across captures
+   * when a ProbeStore is given. A reference is `{values, parent, uaMask}`: the defaults, the defaults of
+   * the parent they inherit from, and for each inherited property whether the UA stylesheet sets it on
+   * this element (so it does not inherit). References hold every property, whatever the page authors, so
+   * that they are the browser's alone and can be carried to the next page.
    */
   class DefaultProbe {
-    constructor(doc, cap) {
+    constructor(doc, cap, store) {
       this.cap = cap;
+      this.page = doc;
       this.cache = new Map();
-      this.frame = doc.createElement("iframe");
-      this.frame.setAttribute("aria-hidden", "true");
-      this.frame.style.cssText = "position:absolute;left:-100000px;top:0;border:0;visibility:hidden;" +
-        `width:${cap.win.innerWidth}px;height:${cap.win.innerHeight}px`;
-      // Beside <body>, not inside it: no page selector such as body > :last-child changes.
-      doc.documentElement.appendChild(this.frame);
+      this.store = store || null;
+      this.frame = null;
+      this.frameDoc = null;
     }
 
-    /** Give the frame a document in the page's mode; async only where Trusted Types forbid writing. */
+    /**
+     * Open the frame now, or, with a store that may answer every probe, on the first probe it cannot
+     * answer. (Where Trusted Types forbid writing the frame, opening is asynchronous: always now.)
+     */
     async open() {
-      const cap = this.cap;
-      const markup = cap.doctype + "<html><head></head><body></body></html>";
-      if (!writeDocument(this.frame.contentDocument, markup, cap.win)) {
+      if (this.store && !trustedTypesEnforced(this.page)) return this;
+      this.createFrame();
+      const markup = this.markup;
+      if (!writeDocument(this.frame.contentDocument, markup, this.cap.win)) {
         // A blob: URL made here is same-origin, and an iframe's src is no Trusted Types sink.
         const url = URL.createObjectURL(new Blob([markup], { type: "text/html" }));
         await new Promise((resolve, reject) => {
@@ -767,26 +833,85 @@
         });
         URL.revokeObjectURL(url);
       }
-      this.doc = this.frame.contentDocument;
-      if (!this.doc || !this.doc.body) throw fail("probe_failed", "the hidden defaults frame could not be created");
-      const style = this.doc.createElement("style");
-      style.textContent = ".tw-pseudo::before, .tw-pseudo::after { content: 'x'; }";
-      this.doc.head.appendChild(style);
-      // The sensitized runs can only tell about the properties the sensitizers set.
-      const names = new Set();
-      this.hosts = [this.doc.body].concat(SENSITIZERS.map((css) => {
-        const div = this.doc.createElement("div");
-        div.style.cssText = css;
-        for (const name of Array.from(div.style)) names.add(name);
-        this.doc.body.appendChild(div);
-        return div;
-      }));
-      this.sensitizedIdx = cap.inheritedIdx.filter((i) => names.has(cap.props[i]));
+      this.setUpFrame();
       return this;
     }
 
+    /** The frame's document, the frame being opened (synchronously) on first use. */
+    get doc() {
+      if (!this.frameDoc) {
+        if (!writeDocument(this.createFrame().contentDocument, this.markup, this.cap.win)) {
+          throw fail("probe_failed", "the hidden defaults frame could not be written");
+        }
+        this.setUpFrame();
+      }
+      return this.frameDoc;
+    }
+
+    get hosts() {
+      return this.doc && this.frameHosts;
+    }
+
+    get sensitizedIdx() {
+      return this.doc && this.frameSensitizedIdx;
+    }
+
+    get sizeIdx() {
+      return this.doc && this.frameSizeIdx;
+    }
+
+    /** Add the hidden frame to the page (its document's markup goes to `this.markup`). */
+    createFrame() {
+      const cap = this.cap;
+      this.frame = this.page.createElement("iframe");
+      this.frame.setAttribute("aria-hidden", "true");
+      this.frame.style.cssText = "position:absolute;left:-100000px;top:0;border:0;visibility:hidden;" +
+        `width:${cap.win.innerWidth}px;height:${cap.win.innerHeight}px`;
+      // Beside <body>, not inside it: no page selector such as body > :last-child changes.
+      this.page.documentElement.appendChild(this.frame);
+      this.markup = cap.doctype + "<html><head></head><body></body></html>";
+      return this.frame;
+    }
+
+    setUpFrame() {
+      const doc = this.frame.contentDocument;
+      if (!doc || !doc.body) throw fail("probe_failed", "the hidden defaults frame could not be created");
+      const style = doc.createElement("style");
+      style.textContent = ".tw-pseudo::before, .tw-pseudo::after { content: 'x'; }";
+      doc.head.appendChild(style);
+      // The sensitized runs can only tell about the properties the sensitizers set.
+      const names = new Set();
+      this.frameHosts = [doc.body].concat(SENSITIZERS.map((css) => {
+        const div = doc.createElement("div");
+        div.style.cssText = css;
+        for (const name of Array.from(div.style)) names.add(name);
+        doc.body.appendChild(div);
+        return div;
+      }));
+      this.frameSensitizedIdx = this.cap.inheritedIdx.filter((i) => names.has(this.cap.props[i]));
+      // Only non-inherited properties take ems from the UA sheet (margins); appearance is compared apart.
+      const appearance = this.cap.propIndex.get("appearance");
+      this.frameSizeIdx = this.cap.ownIdx.filter((i) => i !== appearance);
+      this.frameDoc = doc;
+    }
+
     dispose() {
-      this.frame.remove();
+      if (this.frame) this.frame.remove();
+    }
+
+    /**
+     * A plain div's values, all properties (`length` of them: the capture's or the prototype's list):
+     * the base that stored references are told as differences from.
+     */
+    baseValues(length) {
+      const div = this.doc.createElement("div");
+      this.doc.body.appendChild(div);
+      const cs = this.doc.defaultView.getComputedStyle(div);
+      const names = length === this.cap.props.length ? this.cap.props :
+        length === this.cap.allProps.length ? this.cap.allProps : [];
+      const values = names.map((p) => cs.getPropertyValue(p));
+      div.remove();
+      return values;
     }
 
     read(el, pseudo, only) {
@@ -805,7 +930,7 @@
         }));
       }
       if (svg) return this.svgReference(el);
-      const key = contextKey(el);
+      const key = this.cap.keyOf(el);
       const base = this.cached(key, () => this.probeHtml(el));
       return liveFontSize === undefined ? base : this.atFontSize(el, key, base, liveFontSize);
     }
@@ -816,10 +941,10 @@
      */
     atFontSize(el, key, base, fontSize) {
       const fs = this.cap.propIndex.get("font-size");
-      if (base.values[fs] === fontSize) return base;
+      if (base.values[fs] === fontSize || base.sizeFree) return base;
       const sizedKey = key + "@" + fontSize;
-      if (!this.cache.has(sizedKey)) this.sizeMany([[sizedKey, [el, base, fontSize]]]);
-      return this.cache.get(sizedKey);
+      if (!this.has(sizedKey)) this.sizeMany([[sizedKey, [el, base, fontSize]]]);
+      return this.get(sizedKey);
     }
 
     /** `img` for a canvas kept as an image. */
@@ -841,7 +966,8 @@
      * Probe several elements' contexts at once: every insertion first, then every read, then every
      * removal, so that the frame's styles are recomputed once rather than once per probe. Each element
      * gets a plain run, one run per sensitizer, a run in a known colour (which colour defaults are
-     * currentcolor) and, for form controls, a run in its natural appearance.
+     * currentcolor), a run in another font size (whether any default is in ems) and, for form controls, a
+     * run in its natural appearance.
      */
     probeMany(els) {
       const body = this.doc.body;
@@ -854,21 +980,22 @@
       const plans = els.map((el) => ({
         runs: this.hosts.map((host) => place(el, host)),
         color: place(el, body, (probe) => { probe.style.color = "rgb(7, 8, 9)"; }),
+        sized: place(el, body, (probe) => { probe.style.fontSize = SIZE_TEST; }),
         bare: FORM_CONTROLS.has(el.localName) ? place(el, body, (probe) => probe.style.removeProperty("appearance")) : null,
       }));
       const refs = plans.map((plan) => this.readPlan(plan));
       for (const plan of plans) {
-        for (const ctx of plan.runs.concat([plan.color, plan.bare])) if (ctx) ctx.top.remove();
+        for (const ctx of plan.runs.concat([plan.color, plan.sized, plan.bare])) if (ctx) ctx.top.remove();
       }
       return refs;
     }
 
-    readPlan({ runs, color, bare }) {
+    readPlan({ runs, color, sized, bare }) {
       const cap = this.cap;
       const ref = withMask(runs.map((ctx, i) => {
         const host = this.hosts[i];
         // Only inherited properties are ever compared with the parent.
-        const only = i === 0 ? cap.htmlIdx : this.sensitizedIdx;
+        const only = i === 0 ? undefined : this.sensitizedIdx;
         const parentOnly = i === 0 ? cap.inheritedIdx : this.sensitizedIdx;
         const parent = ctx.probe.parentNode === host ? this.hostValues(host, parentOnly) :
           this.read(ctx.probe.parentNode, null, parentOnly);
@@ -882,6 +1009,9 @@
         const i = cap.propIndex.get(p);
         if (i !== undefined && cs.getPropertyValue(p) === "rgb(7, 8, 9)") ref.currentColor.add(i);
       }
+      // No default in ems (a div's, unlike a p's margins): any font size has these defaults.
+      const atSize = this.read(sized.probe, null, this.sizeIdx);
+      ref.sizeFree = this.sizeIdx.every((i) => atSize[i] === ref.values[i]);
       if (bare) {
         // The probe wore the live appearance to get the defaults that follow it (a radio's round
         // border); appearance itself is compared with the control's natural one.
@@ -901,28 +1031,28 @@
       for (const el of elements) {
         if (el.namespaceURI !== HTML_NS || DROP_TAGS.has(el.localName) || el === el.ownerDocument.body ||
           el === el.ownerDocument.documentElement) continue;
-        const key = contextKey(el);
-        if (!reps.has(key) && !this.cache.has(key)) reps.set(key, el);
+        const key = this.cap.keyOf(el);
+        if (!reps.has(key) && !this.has(key)) reps.set(key, el);
       }
-      const refs = this.probeMany(Array.from(reps.values()));
-      Array.from(reps.keys()).forEach((key, i) => this.cache.set(key, refs[i]));
+      const refs = reps.size ? this.probeMany(Array.from(reps.values())) : [];
+      Array.from(reps.keys()).forEach((key, i) => this.put(key, refs[i]));
       const fs = this.cap.propIndex.get("font-size");
       const sized = new Map();
       for (const el of elements) {
         if (el.namespaceURI !== HTML_NS || DROP_TAGS.has(el.localName)) continue;
-        const base = this.cache.get(contextKey(el));
-        if (!base) continue;
+        const base = this.get(this.cap.keyOf(el));
+        if (!base || base.sizeFree) continue;
         const fontSize = styleValueText(el.computedStyleMap ? el.computedStyleMap().get("font-size") :
           getComputedStyle(el).fontSize);
-        const key = contextKey(el) + "@" + fontSize;
-        if (base.values[fs] !== fontSize && !sized.has(key) && !this.cache.has(key)) sized.set(key, [el, base, fontSize]);
+        const key = this.cap.keyOf(el) + "@" + fontSize;
+        if (base.values[fs] !== fontSize && !sized.has(key) && !this.has(key)) sized.set(key, [el, base, fontSize]);
       }
-      this.sizeMany(Array.from(sized.entries()));
+      if (sized.size) this.sizeMany(Array.from(sized.entries()));
     }
 
     /** Re-probe `[key, [el, base, fontSize]]` entries wearing their live font size, in one batch. */
     sizeMany(entries) {
-      const own = this.cap.ownHtmlIdx;
+      const own = this.sizeIdx;
       const placed = entries.map(([, [el, , fontSize]]) => {
         const ctx = buildContext(this.doc, el);
         ctx.probe.style.fontSize = fontSize;
@@ -933,8 +1063,8 @@
         // Only non-inherited properties take ems from the UA sheet (margins); the rest stay as probed.
         const sized = this.read(placed[n].probe, null, own);
         const values = base.values.slice();
-        for (const i of own) if (i !== this.cap.propIndex.get("appearance")) values[i] = sized[i];
-        this.cache.set(key, Object.assign({}, base, { values }));
+        for (const i of own) values[i] = sized[i];
+        this.put(key, Object.assign({}, base, { values }));
       });
       for (const ctx of placed) ctx.top.remove();
     }
@@ -996,7 +1126,7 @@
           return ref;
         });
       }
-      return this.cached(contextKey(el) + which, () => {
+      return this.cached(this.cap.keyOf(el) + which, () => {
         const subset = this.cap.pseudoIdx[which];
         // The sensitizers go on the element itself: its pseudo-element inherits from it, and the UA
         // may style the element too (an input's font), which would hide what the pseudo-element does.
@@ -1056,12 +1186,164 @@
     }
 
     cached(key, make) {
-      let v = this.cache.get(key);
+      let v = this.get(key);
       if (v === undefined) {
         v = make();
-        this.cache.set(key, v);
+        this.put(key, v);
       }
       return v;
+    }
+
+    has(key) {
+      return this.cache.has(key) || this.store !== null && this.store.has(key);
+    }
+
+    get(key) {
+      let v = this.cache.get(key);
+      if (v === undefined && this.store) {
+        v = this.store.get(key);
+        if (v !== undefined) this.cache.set(key, v);
+      }
+      return v;
+    }
+
+    put(key, value) {
+      this.cache.set(key, value);
+      // A probe host's own values only serve probing, which has the frame at hand anyway.
+      if (this.store && !key.startsWith("#host")) this.store.add(key, value);
+    }
+  }
+
+  /**
+   * Probe references carried from one capture to the next (a crawler's): the defaults belong to the
+   * browser, its mode and its viewport (the scope), not to the page, so a `div` probed on one page need
+   * not be probed on the next. The crawler answers a lookup by family (probeFamily) with the entries
+   * earlier captures added, as text, and keeps what this one adds (`report()`). Value arrays are stored
+   * as their differences from a plain div's values (the base) plus the ranges they leave unread.
+   */
+  class ProbeStore {
+    constructor(scope, text) {
+      const data = text ? JSON.parse(text) : {};
+      this.scope = scope;
+      this.bases = new Map(Object.entries(data.bases || {}).map(([n, values]) => [Number(n), values.map(
+        (v) => (v === null ? undefined : v))]));
+      this.entries = new Map(Object.entries(data.entries || {}));
+      this.added = new Map();
+      this.newBases = new Map();
+      this.hits = 0;
+    }
+
+    has(key) {
+      return this.entries.has(key);
+    }
+
+    get(key) {
+      const packed = this.entries.get(key);
+      if (packed === undefined) return undefined;
+      this.hits++;
+      return this.unpack(packed);
+    }
+
+    add(key, value) {
+      this.added.set(key, value);
+    }
+
+    /** `{scope, hits, misses, added}`: `added` is the text of the bases, entries and families this capture made. */
+    report(probe) {
+      const entries = {};
+      const families = {};
+      for (const [key, value] of this.added) {
+        entries[key] = this.pack(value, probe);
+        families[key] = probeFamily(key);
+      }
+      const bases = {};
+      for (const [n, values] of this.newBases) bases[n] = values.map((v) => (v === undefined ? null : v));
+      return {
+        scope: this.scope, hits: this.hits, misses: this.added.size,
+        added: this.added.size ? JSON.stringify({ bases, entries, families }) : null,
+      };
+    }
+
+    base(length, probe) {
+      let values = this.bases.get(length);
+      if (values === undefined) {
+        values = probe.baseValues(length);
+        this.bases.set(length, values);
+        this.newBases.set(length, values);
+      }
+      return values;
+    }
+
+    /** JSON-able form of a reference: arrays as differences from the base, masks and sets as indices. */
+    pack(value, probe) {
+      if (value === null || typeof value !== "object") return value;
+      if (value instanceof Set) return { s: Array.from(value) };
+      if (Array.isArray(value)) {
+        if (value.some((v) => typeof v === "boolean")) {
+          const m = [];
+          value.forEach((v, i) => v && m.push(i));
+          return { m, n: value.length };
+        }
+        const base = this.base(value.length, probe);
+        const d = [];
+        const h = [];
+        for (let i = 0; i < value.length; i++) {
+          const v = value[i];
+          if (v === undefined) {
+            if (h.length && h[h.length - 1] === i) h[h.length - 1] = i + 1;
+            else h.push(i, i + 1);
+          } else if (v !== base[i]) {
+            d.push(i, v);
+          }
+        }
+        const out = { n: value.length, d, h };
+        if (value.used) out.u = this.pack(value.used, probe);
+        return out;
+      }
+      const o = {};
+      for (const [k, v] of Object.entries(value)) o[k] = this.pack(v, probe);
+      return { o };
+    }
+
+    unpack(packed) {
+      if (packed === null || typeof packed !== "object") return packed;
+      if ("s" in packed) return new Set(packed.s);
+      if ("m" in packed) {
+        const mask = new Array(packed.n).fill(false);
+        for (const i of packed.m) mask[i] = true;
+        return mask;
+      }
+      if ("d" in packed) {
+        const base = this.bases.get(packed.n);
+        const values = base ? base.slice() : new Array(packed.n);
+        const d = packed.d;
+        for (let k = 0; k < d.length; k += 2) values[d[k]] = d[k + 1];
+        const h = packed.h;
+        for (let k = 0; k < h.length; k += 2) for (let i = h[k]; i < h[k + 1]; i++) values[i] = undefined;
+        if (packed.u) values.used = this.unpack(packed.u);
+        return values;
+      }
+      const o = {};
+      for (const [k, v] of Object.entries(packed.o)) o[k] = this.unpack(v);
+      return o;
+    }
+  }
+
+  /** What a stored probe reference is looked up by: its element's probe key, or a group of its own. */
+  function probeFamily(key) {
+    if (key.startsWith("svg:")) return "#svg";
+    if (key.startsWith("seed:")) return "#seed";
+    if (key.startsWith("#")) return "#page";
+    return key.split("@")[0].split("::")[0];
+  }
+
+  /** Whether the page enforces Trusted Types (an HTML sink refuses a plain string). */
+  function trustedTypesEnforced(doc) {
+    try {
+      doc.createElement("div").innerHTML = "";
+      return false;
+    } catch (err) {
+      return true;
     }
   }
 
@@ -1096,9 +1378,11 @@
           fontFaces.push({ rule, base });
           continue;
         }
-        if (rule.selectorText) {
-          notePseudoHosts(rule, pseudos);
-          if (VENDOR_PSEUDO.test(rule.selectorText)) vendorRules.push({ rule, base });
+        const selector = rule.selectorText;
+        if (selector) {
+          // Most rules name no pseudo-element: test the whole selector before splitting it.
+          if (PSEUDO_SELECTOR.test(selector)) notePseudoHosts(rule, selector, pseudos);
+          if (VENDOR_PSEUDO.test(selector)) vendorRules.push({ rule, base });
         }
         const style = rule.style;
         if (style) for (let i = 0; i < style.length; i++) names.add(style[i]);
@@ -1142,8 +1426,8 @@
    * pseudo-element name. A universal rule that sets no content (`*::before { box-sizing }`) creates
    * nothing, so it does not make every element a candidate.
    */
-  function notePseudoHosts(rule, pseudos) {
-    for (const part of splitSelectors(rule.selectorText)) {
+  function notePseudoHosts(rule, selector, pseudos) {
+    for (const part of splitSelectors(selector)) {
       const m = part.match(PSEUDO_SELECTOR);
       if (!m) continue;
       const which = "::" + m[1].toLowerCase();
@@ -1451,9 +1735,14 @@
 })(globalThis);
 
 /*
- * Bring the page to the state a reader sees once it has settled: lazy images loaded (by scrolling
- * through it), scroll-triggered animations run, every finite animation finished, infinite ones
+ * Bring the page to the state a reader sees once it has settled: lazy images loaded, scroll-triggered
+ * content revealed (by scrolling through the page), every finite animation finished, infinite ones
  * cancelled, web fonts ready. Used by the crawler before capture; async, resolves to a summary.
+ *
+ * Scrolling costs two frames a screen. The crawler counts, from before the page's own scripts run, the
+ * IntersectionObservers and the scroll listeners of the window and document (`__tinywebScrollWatch`, see
+ * tinyweb/capture/browser.py); a page that made none, and has no onscroll handler, is not scrolled,
+ * because nothing on it can react. Without the count (another caller), the page is always scrolled.
  */
 (function (root) {
   "use strict";
@@ -1466,7 +1755,8 @@
     const frames = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
     const se = document.scrollingElement || document.documentElement;
     let screens = 0;
-    if (opts.scroll) {
+    const scroll = opts.scroll && watchesScrolling();
+    if (scroll) {
       for (let y = 0; screens < opts.maxScreens && y < se.scrollHeight; y += window.innerHeight, screens++) {
         // "instant": a page with scroll-behavior: smooth would still be on its way when we capture.
         window.scrollTo({ top: y, left: 0, behavior: "instant" });
@@ -1475,7 +1765,9 @@
       window.scrollTo({ top: 0, left: 0, behavior: "instant" });
       await frames();
     }
-    for (const img of Array.from(document.images)) img.loading = "eager";
+    for (const el of Array.from(document.querySelectorAll("img, iframe"))) {
+      if (el.loading === "lazy") el.loading = "eager";
+    }
     const pending = Array.from(document.images).filter((img) => !img.complete);
     await Promise.race([
       Promise.all(pending.map((img) => new Promise((r) => {
@@ -1488,7 +1780,15 @@
     const finished = finishAnimations();
     await frames();
     finishAnimations();
-    return { screens, pendingImages: pending.length, animations: finished };
+    return { scrolled: scroll, screens, pendingImages: pending.length, animations: finished };
+  }
+
+  /** Whether anything on the page may react to scrolling (always true when nobody counted). */
+  function watchesScrolling() {
+    const watch = root.__tinywebScrollWatch;
+    if (!watch) return true;
+    return watch.observers > 0 || watch.listeners > 0 ||
+      typeof root.onscroll === "function" || typeof document.onscroll === "function";
   }
 
   function finishAnimations() {
