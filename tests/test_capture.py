@@ -209,25 +209,42 @@ def test_very_large_page_is_refused_with_a_clear_error(fixture_site):
     assert "over the limit of 150" in str(err.value)
 
 
-def test_cross_origin_stylesheet_falls_back_to_reading_everything(tmp_path):
-    """A stylesheet from another origin cannot be scanned for the properties it sets: all are read."""
+def test_cross_origin_stylesheets(tmp_path):
+    """A stylesheet from another origin cannot be scanned by the page for the properties it sets. The crawler
+    passes its text and a copy is scanned (one that failed to load adds nothing); without the text, every
+    property is read. The snapshot is the same either way, and renders like the page."""
     css_dir, page_dir = tmp_path / "css", tmp_path / "page"
     css_dir.mkdir()
     page_dir.mkdir()
     (css_dir / "cross.css").write_text(
         "body { font-family: 'Liberation Sans', sans-serif; margin: 30px; }\n"
         "p { letter-spacing: 3px; text-shadow: 1px 1px 0 #c33; word-spacing: 6px; }\n"
+        "input::-webkit-input-placeholder { color: rgb(200, 0, 0); }\n"
     )
+
+    async def capture(url: str, **options) -> tuple:
+        async with Browser(BrowserOptions(block_external=True)) as browser:
+            page = await browser.new_page()
+            await load(page, url, 30)
+            await settle(page)
+            return await capture_loaded_page(page, **options)
+
     with StaticServer(css_dir) as css_server:
         (page_dir / "page.html").write_text(
             f'<!DOCTYPE html><html><head><title>x</title><link rel="stylesheet" href="{css_server.url}cross.css">'
-            "</head><body><p>Styled by a stylesheet of another origin.</p></body></html>"
+            '<link rel="stylesheet" href="http://127.0.0.1:9/unreachable.css">'
+            '</head><body><p>Styled by a stylesheet of another origin.</p><input placeholder="Name"></body></html>'
         )
         with StaticServer(page_dir) as page_server:
             fid = run(measure_all(page_server.url, ["page.html"]))["page.html"]
-    assert any("not readable (cross-origin)" in w for w in fid.snapshot.warnings)
-    assert "text-shadow: rgb(204, 51, 51) 1px 1px 0px" in fid.snapshot.html
+            unread = run(capture(page_server.url + "page.html", sheetTexts=None))
+    snap = fid.snapshot
+    assert not any("not readable" in w for w in snap.warnings), snap.warnings
+    assert "text-shadow: rgb(204, 51, 51) 1px 1px 0px" in snap.html
+    assert re.search(r"::placeholder \{ color: rgb\(200, 0, 0\)", snap.html), "a prefixed placeholder rule counts"
     assert fid.pixel_share == 1.0, fid.summary()
+    assert any("not readable (cross-origin)" in w for w in unread.warnings)
+    assert "text-shadow: rgb(204, 51, 51) 1px 1px 0px" in unread.html
 
 
 # Static fixtures: the same page captured twice gives the same snapshot.

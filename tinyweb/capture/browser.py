@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from playwright.async_api import Browser as PwBrowser
-from playwright.async_api import BrowserContext, Page, Playwright, Route, async_playwright
+from playwright.async_api import BrowserContext, Page, Playwright, Request, Route, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
 from tinyweb.capture.probecache import LOOKUP_NAME, ProbeCache
@@ -77,6 +77,12 @@ def chromium_path() -> str:
 
 # The probe cache of each context a Browser made, found from a page by run_capture().
 _PROBE_CACHES: weakref.WeakKeyDictionary[BrowserContext, ProbeCache] = weakref.WeakKeyDictionary()
+# The stylesheet requests of each page of a Browser's context, by URL (the first of a redirect chain):
+# the request, or None when it failed. The capture script gets the text of those from other origins,
+# whose rules the page may not read (sheet_texts()).
+_SHEETS: weakref.WeakKeyDictionary[Page, dict[str, Request | None]] = weakref.WeakKeyDictionary()
+# Bounds what is passed to one capture; past it, the remaining sheets stay unread (all properties read).
+MAX_SHEET_TEXT_CHARS = 4_000_000
 
 
 def is_loopback_url(url: str) -> bool:
@@ -131,6 +137,8 @@ class Browser:
             user_agent=self.options.user_agent,
         )
         await self.context.add_init_script(SCROLL_WATCH_SCRIPT)
+        self.context.on("requestfinished", lambda request: _note_sheet(request, failed=False))
+        self.context.on("requestfailed", lambda request: _note_sheet(request, failed=True))
         if self.options.probe_cache:
             cache = self.probe_cache = ProbeCache()
             await self.context.expose_binding(LOOKUP_NAME, lambda _source, scope, keys: cache.lookup(scope, keys))
@@ -150,6 +158,43 @@ class Browser:
     async def new_page(self) -> Page:
         assert self.context is not None, "use Browser as an async context manager"
         return await self.context.new_page()
+
+
+def _note_sheet(request: Request, *, failed: bool) -> None:
+    if request.resource_type != "stylesheet":
+        return
+    try:
+        page = request.frame.page
+    except PlaywrightError:
+        return  # a service worker's request: no page
+    first = request
+    while first.redirected_from is not None:
+        first = first.redirected_from
+    _SHEETS.setdefault(page, {})[first.url] = None if failed else request
+
+
+async def sheet_texts(page: Page) -> dict[str, str]:
+    """The text of the page's stylesheets from other origins, by URL: "" for one that failed to load or
+    was refused. The page cannot read their rules; the capture script reads a copy made from the text."""
+    own = urlsplit(page.url)
+    out: dict[str, str] = {}
+    size = 0
+    for url, request in list(_SHEETS.get(page, {}).items()):
+        parts = urlsplit(url)
+        if (parts.scheme, parts.netloc) == (own.scheme, own.netloc):
+            continue
+        text = ""
+        if request is not None:
+            try:
+                response = await request.response()
+                text = await response.text() if response is not None and response.ok else ""
+            except PlaywrightError:
+                continue  # the body is gone (the page navigated on): left unread
+        size += len(text)
+        if size > MAX_SHEET_TEXT_CHARS:
+            break
+        out[url] = text
+    return out
 
 
 async def _block_non_loopback(route: Route) -> None:
@@ -217,11 +262,14 @@ async def resize(page: Page, viewport: Viewport, settle_ms: float = RESIZE_SETTL
 
 async def run_capture(page: Page, **options: Any) -> dict[str, Any]:
     """The capture script's result on the loaded page (`{ok: true, html, meta, stats, ...}`), or CaptureError.
-    In a Browser's context, the probes of earlier captures are passed along and this one's kept."""
+    In a Browser's context, the probes of earlier captures are passed along and this one's kept, and so is
+    the text of stylesheets from other origins (unless `sheetTexts` is given)."""
     await ensure_script(page)
     cache = _PROBE_CACHES.get(page.context)
     if cache is not None:
         options = {**options, "probeLookup": LOOKUP_NAME}
+    if page in _SHEETS and "sheetTexts" not in options:
+        options = {**options, "sheetTexts": await sheet_texts(page)}
     try:
         result = await page.evaluate("opts => globalThis.tinywebCapture(opts)", options)
     except PlaywrightError as exc:

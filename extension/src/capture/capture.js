@@ -23,6 +23,9 @@
     // earlier captures in this browser made (see ProbeStore); null: probe everything afresh. With it, the
     // result also reports what this capture added (`probeCache`).
     probeLookup: null,
+    // The text of stylesheets from other origins, by URL, as the crawler received them ("" for one that
+    // failed to load): the page may not read their rules, a copy made here may be read.
+    sheetTexts: null,
   };
 
   // Properties that add nothing to a static snapshot, duplicate another property, or are engine-private.
@@ -195,7 +198,7 @@
       this.keys = new Map();
       // Asked first, answered while the stylesheets are read (a page over the limit is refused in run()).
       this.storeLoaded = this.elements.length <= options.maxElements ? this.probeStore() : null;
-      this.sheets = scanStyles(doc, this.elements);
+      this.sheets = scanStyles(doc, this.elements, options.sheetTexts);
       this.warnings.push(...this.sheets.warnings);
       // HTML elements read what the page authors (and what always matters); SVG content reads everything.
       // Without SVG in the page, SVG-only properties cannot matter: not reading them saves a tenth.
@@ -1366,7 +1369,7 @@
    * what the UA and inheritance give it in the snapshot too, so it need not be read. `names` is null
    * when a sheet cannot be read (cross-origin): then every property is read.
    */
-  function scanStyles(doc, elements) {
+  function scanStyles(doc, elements, sheetTexts) {
     const names = new Set(ALWAYS_READ);
     const pseudos = new Map();
     const fontFaces = [];
@@ -1396,11 +1399,28 @@
       try {
         rules = sheet.cssRules;
       } catch (err) {
-        complete = false;
-        warnings.push(`stylesheet not readable (cross-origin): ${sheet.href}`);
-        return;
+        rules = readableCopy(sheet);
+        if (!rules) {
+          complete = false;
+          warnings.push(`stylesheet not readable (cross-origin): ${sheet.href}`);
+          return;
+        }
       }
       visitRules(rules, sheet.href || doc.baseURI);
+    };
+    // The rules of a cross-origin sheet from its text, when the crawler passed it (an empty list for one
+    // that failed to load); null otherwise, or when it imports others (a copy cannot load them).
+    const readableCopy = (sheet) => {
+      const text = sheetTexts && sheet.href && Object.prototype.hasOwnProperty.call(sheetTexts, sheet.href) ?
+        sheetTexts[sheet.href] : null;
+      if (typeof text !== "string" || /@import\b/i.test(text)) return null;
+      try {
+        const copy = new doc.defaultView.CSSStyleSheet();
+        copy.replaceSync(text);
+        return copy.cssRules;
+      } catch (err) {
+        return null;
+      }
     };
     const visitRoot = (root) => {
       for (const sheet of Array.from(root.styleSheets || [])) visitSheet(sheet);
@@ -1418,7 +1438,9 @@
 
   // Pseudo-elements a page styles are named in its selectors; the others are as the UA makes them, in
   // the snapshot too (a q's quotes come with the q).
-  const PSEUDO_SELECTOR = /::?(before|after|marker|placeholder|file-selector-button|first-letter|first-line)\b/;
+  // (Prefixed placeholder selectors style the same pseudo-element as ::placeholder.)
+  const PSEUDO_SELECTOR =
+    /::?(before|after|marker|placeholder|file-selector-button|first-letter|first-line|-webkit-input-placeholder|-moz-placeholder|-ms-input-placeholder)\b/i;
   const PROBE_FRAGMENT = typeof document !== "undefined" ? document.createDocumentFragment() : null;
 
   /**
@@ -1430,7 +1452,7 @@
     for (const part of splitSelectors(selector)) {
       const m = part.match(PSEUDO_SELECTOR);
       if (!m) continue;
-      const which = "::" + m[1].toLowerCase();
+      const which = "::" + m[1].toLowerCase().replace(/^-(webkit-input|moz|ms-input)-/, "");
       let host = part.slice(0, m.index).trim() || "*";
       if (host === "*" && (which === "::before" || which === "::after") && !rule.style.getPropertyValue("content")) continue;
       try {
