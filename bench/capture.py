@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Page
 
 from bench import singlefile
 from bench.chart import Panel, write_chart
@@ -56,6 +57,9 @@ class PageFigures:
     seed_format_ms: float | None = None
     raw_html_bytes: int | None = None
     seed_format_bytes: int | None = None
+    # The same capture in a fresh tab (a new renderer process, as after a cross-site navigation).
+    fresh_seconds: float | None = None
+    fresh_capture_ms: float | None = None
     tinyweb: ToolFigures = field(default_factory=ToolFigures)
     singlefile: ToolFigures = field(default_factory=ToolFigures)
 
@@ -77,16 +81,13 @@ class PageFigures:
 # --- measuring ---------------------------------------------------------------------------------------
 
 
-async def time_tinyweb(browser: Browser, figures: PageFigures) -> None:
-    """End to end on a fresh page of the running browser: load, settle, capture."""
+async def time_tinyweb(tab: Page, figures: PageFigures) -> None:
+    """End to end as the crawler does it, in its tab of the running browser: load the next URL, settle,
+    capture."""
     start = time.perf_counter()
     try:
-        page = await browser.new_page()
-        try:
-            snap = await capture_url(page, figures.url)
-            figures.tinyweb.seconds = time.perf_counter() - start
-        finally:
-            await page.close()
+        snap = await capture_url(tab, figures.url)
+        figures.tinyweb.seconds = time.perf_counter() - start
     except FAILURES as exc:
         figures.tinyweb.error = f"capture: {exc}"
         return
@@ -96,6 +97,23 @@ async def time_tinyweb(browser: Browser, figures: PageFigures) -> None:
     figures.elements = snap.stats.element_count
     figures.raw_html_bytes = snap.stats.raw_html_bytes
     figures.seed_format_bytes = snap.stats.seed_format_bytes
+
+
+async def time_fresh_tab(browser: Browser, figures: PageFigures) -> None:
+    """The same capture in a new tab of a second running browser that has no other tab open: the page gets
+    a new renderer process, as a page of another site does after a cross-site navigation (the crawler's tab
+    keeps its renderer from one page of a site to the next). A failure leaves the figures empty."""
+    start = time.perf_counter()
+    try:
+        tab = await browser.new_page()
+        try:
+            snap = await capture_url(tab, figures.url)
+            figures.fresh_seconds = time.perf_counter() - start
+            figures.fresh_capture_ms = snap.stats.capture_ms
+        finally:
+            await tab.close()
+    except FAILURES:
+        return
 
 
 async def time_singlefile(figures: PageFigures, workdir: Path) -> Path | None:
@@ -141,10 +159,13 @@ async def score(browser: Browser, figures: PageFigures, singlefile_html: Path | 
         figures.singlefile.error = f"fidelity: {exc}"
 
 
-async def bench_page(browser: Browser, page: BenchPage, url: str, workdir: Path) -> PageFigures:
+async def bench_page(
+    browser: Browser, tab: Page, fresh: Browser, page: BenchPage, url: str, workdir: Path
+) -> PageFigures:
     """Time tinyweb, then SingleFile, then score both; a failure of either is recorded on the figures."""
     figures = PageFigures(id=page.id, source=page.source, url=url)
-    await time_tinyweb(browser, figures)
+    await time_tinyweb(tab, figures)
+    await time_fresh_tab(fresh, figures)
     output = await time_singlefile(figures, workdir)
     await score(browser, figures, output)
     if output is not None:
@@ -155,11 +176,14 @@ async def bench_page(browser: Browser, page: BenchPage, url: str, workdir: Path)
 async def run_all(targets: list[tuple[BenchPage, str]], warm_up_url: str, workdir: Path) -> list[PageFigures]:
     """Warm both tools up on a blank page (not counted), then benchmark every (page, url) in turn."""
     results = []
-    async with Browser(BrowserOptions(block_external=True)) as browser:
-        await time_tinyweb(browser, PageFigures(id="warm-up", source="", url=warm_up_url))
+    options = BrowserOptions(block_external=True)
+    async with Browser(options) as browser, Browser(options) as fresh:
+        tab = await browser.new_page()
+        await time_tinyweb(tab, PageFigures(id="warm-up", source="", url=warm_up_url))
+        await time_fresh_tab(fresh, PageFigures(id="warm-up", source="", url=warm_up_url))
         await singlefile.capture(warm_up_url, workdir / "warm-up.html")
         for number, (page, url) in enumerate(targets, 1):
-            figures = await bench_page(browser, page, url, workdir)
+            figures = await bench_page(browser, tab, fresh, page, url, workdir)
             print(f"[{number}/{len(targets)}] {progress_line(figures)}", flush=True)
             results.append(figures)
     return results
@@ -220,9 +244,18 @@ def summarise(results: list[PageFigures]) -> dict:
         "seconds_ratio": ratio,
         "seconds_ratio_goal_met": ratio is not None and ratio <= GOAL_SECONDS_RATIO,
         "styled_ratio_median": median(result.styled_ratio for result in corpus),
+        "fresh_tab": {
+            "seconds_median": median(result.fresh_seconds for result in corpus),
+            "capture_ms_median": median(result.fresh_capture_ms for result in corpus),
+            "seconds_ratio": ratio_of(median(result.fresh_seconds for result in corpus), other["seconds_median"]),
+        },
         "tinyweb": tinyweb,
         "singlefile": other,
     }
+
+
+def ratio_of(numerator: float | None, denominator: float | None) -> float | None:
+    return None if numerator is None or not denominator else numerator / denominator
 
 
 def cell(value: float | None, spec: str, width: int) -> str:
@@ -278,7 +311,7 @@ def goal(met: bool) -> str:
 
 def format_summary(summary: dict) -> str:
     """The medians and worst cases of both tools side by side, with the goals."""
-    tinyweb, other = summary["tinyweb"], summary["singlefile"]
+    tinyweb, other, fresh = summary["tinyweb"], summary["singlefile"], summary["fresh_tab"]
 
     def pair(key: str, spec: str, scale: float = 1) -> str:
         values = [None if tool[key] is None else tool[key] * scale for tool in (tinyweb, other)]
@@ -294,6 +327,10 @@ def format_summary(summary: dict) -> str:
             f"{'in-page capture, median (ms)':34}{cell(summary['capture_ms_median'], '.0f', 12)}{'':12}"
             f"   (goal <= {GOAL_CAPTURE_MS}: {goal(summary['capture_ms_goal_met'])})",
             f"{'  + prototype-format measure (ms)':34}{cell(summary['seed_format_ms_median'], '.0f', 12)}",
+            f"{'in a fresh tab per page:':34}",
+            f"{'  end to end, median (s)':34}{cell(fresh['seconds_median'], '.2f', 12)}{'':12}"
+            f"   tinyweb/SingleFile {cell(fresh['seconds_ratio'], '.2f', 0)}",
+            f"{'  in-page capture, median (ms)':34}{cell(fresh['capture_ms_median'], '.0f', 12)}",
             f"{'pixel fidelity, median (%)':34}{pair('fidelity_median', '.2f', 100)}",
             f"{'pixel fidelity, worst (%)':34}{pair('fidelity_worst', '.2f', 100)}"
             f"   worst pages: tinyweb {tinyweb['fidelity_worst_page']}, SingleFile {other['fidelity_worst_page']}",

@@ -207,6 +207,7 @@ async def _block_non_loopback(route: Route) -> None:
 
 async def load(page: Page, url: str, timeout_s: float) -> None:
     """Open `url` and check that it is an HTML page; raise CaptureError with a reason otherwise."""
+    _SHEETS.pop(page, None)  # the stylesheets of the page the tab showed before
     try:
         response = await page.goto(url, wait_until="load", timeout=timeout_s * 1000)
     except PlaywrightError as exc:

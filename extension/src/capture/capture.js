@@ -181,6 +181,9 @@
       this.allProps = Array.from(this.win.getComputedStyle(doc.documentElement)).filter((p) => !p.startsWith("--"));
       this.props = this.allProps.filter((p) => !skipProperty(p));
       this.propIndex = new Map(this.props.map((p, i) => [p, i]));
+      // The prototype-format pass reads every longhand; those the capture read already are reused.
+      this.allToProp = this.allProps.map((p) => (this.propIndex.has(p) ? this.propIndex.get(p) : -1));
+      this.reported = new Map();
       this.inheritedMask = this.props.map((p) => INHERITED.has(p));
       this.inheritedIdx = this.props.map((p, i) => i).filter((i) => this.inheritedMask[i]);
       this.allIdx = this.props.map((p, i) => i);
@@ -315,6 +318,7 @@
       if (this.useMap && !pseudo) {
         // Pseudo-elements have no computedStyleMap(): keep the reported values for comparing with them.
         values.used = values.slice();
+        if (!only && el.ownerDocument === this.doc) this.reported.set(el, values.used);
         const map = el.computedStyleMap();
         for (const i of this.mapIdx) {
           if (values[i] === undefined) continue;
@@ -701,9 +705,11 @@
       const cs = this.win.getComputedStyle(el);
       const all = this.allProps;
       const def = this.probe.seedDefaults(el);
+      const known = this.reported.get(el);
       const decls = [];
       for (let i = 0; i < all.length; i++) {
-        const v = cs.getPropertyValue(all[i]);
+        const j = this.allToProp[i];
+        const v = known !== undefined && j >= 0 && known[j] !== undefined ? known[j] : cs.getPropertyValue(all[i]);
         if (v !== def[i]) decls.push(all[i] + ": " + v);
       }
       let attrs = "";
