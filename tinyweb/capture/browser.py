@@ -77,10 +77,10 @@ def chromium_path() -> str:
 
 # The probe cache of each context a Browser made, found from a page by run_capture().
 _PROBE_CACHES: weakref.WeakKeyDictionary[BrowserContext, ProbeCache] = weakref.WeakKeyDictionary()
-# The stylesheet requests of each page of a Browser's context, by URL (the first of a redirect chain):
-# the request, or None when it failed. The capture script gets the text of those from other origins,
-# whose rules the page may not read (sheet_texts()).
-_SHEETS: weakref.WeakKeyDictionary[Page, dict[str, Request | None]] = weakref.WeakKeyDictionary()
+# The stylesheet requests of each page of a Browser's context, by URL (the first of a redirect chain): the
+# request, or its text once read ("" when it failed). The capture script gets the text of those from other
+# origins, whose rules the page may not read (sheet_texts()); a second pass (another width) reads it again.
+_SHEETS: weakref.WeakKeyDictionary[Page, dict[str, Request | str]] = weakref.WeakKeyDictionary()
 # Bounds what is passed to one capture; past it, the remaining sheets stay unread (all properties read).
 MAX_SHEET_TEXT_CHARS = 4_000_000
 
@@ -170,26 +170,28 @@ def _note_sheet(request: Request, *, failed: bool) -> None:
     first = request
     while first.redirected_from is not None:
         first = first.redirected_from
-    _SHEETS.setdefault(page, {})[first.url] = None if failed else request
+    _SHEETS.setdefault(page, {})[first.url] = "" if failed else request
 
 
 async def sheet_texts(page: Page) -> dict[str, str]:
     """The text of the page's stylesheets from other origins, by URL: "" for one that failed to load or
     was refused. The page cannot read their rules; the capture script reads a copy made from the text."""
     own = urlsplit(page.url)
+    sheets = _SHEETS.get(page, {})
     out: dict[str, str] = {}
     size = 0
-    for url, request in list(_SHEETS.get(page, {}).items()):
+    for url, known in list(sheets.items()):
         parts = urlsplit(url)
         if (parts.scheme, parts.netloc) == (own.scheme, own.netloc):
             continue
-        text = ""
-        if request is not None:
+        text = known
+        if not isinstance(text, str):
             try:
-                response = await request.response()
+                response = await known.response()
                 text = await response.text() if response is not None and response.ok else ""
             except PlaywrightError:
                 continue  # the body is gone (the page navigated on): left unread
+            sheets[url] = text
         size += len(text)
         if size > MAX_SHEET_TEXT_CHARS:
             break

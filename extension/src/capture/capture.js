@@ -173,6 +173,7 @@
       this.usedFamilies = new Set();
       this.nextKey = 0;
       this.marks = {};
+      this.hostSets = new Map(); // pseudo-element → the elements its rules can style (pseudoHosts)
       this.useMap = typeof Element.prototype.computedStyleMap === "function";
       if (!this.useMap) {
         this.warnings.push("computedStyleMap() is unavailable: box lengths are used values");
@@ -210,7 +211,9 @@
       this.htmlIdx = this.props.map((p, i) => i).filter((i) =>
         (!authored || authored.has(this.props[i])) &&
         (hasSvg || !SVG_ONLY.has(this.props[i])));
-      this.ownIdx = this.allIdx.filter((i) => !this.inheritedMask[i]);
+      // Only non-inherited properties take ems from the UA sheet (margins); appearance is compared apart.
+      const appearance = this.propIndex.get("appearance");
+      this.sizeIdx = this.allIdx.filter((i) => !this.inheritedMask[i] && i !== appearance);
       this.mapIdx = this.props.map((p, i) => i).filter((i) => COMPUTED_VALUE.has(this.props[i]));
       this.colorIndex = this.propIndex.get("color");
       this.displayIndex = this.propIndex.get("display");
@@ -554,7 +557,6 @@
      * element whether it matches the page's whole selector list.
      */
     pseudoHosts(which) {
-      this.hostSets = this.hostSets || new Map();
       let found = this.hostSets.get(which);
       if (found === undefined) {
         const hosts = this.sheets.pseudos.get(which);
@@ -822,6 +824,7 @@
       this.store = store || null;
       this.frame = null;
       this.frameDoc = null;
+      this.markup = cap.doctype + "<html><head></head><body></body></html>";
     }
 
     /**
@@ -830,9 +833,8 @@
      */
     async open() {
       if (this.store && !trustedTypesEnforced(this.page)) return this;
-      this.createFrame();
       const markup = this.markup;
-      if (!writeDocument(this.frame.contentDocument, markup, this.cap.win)) {
+      if (!writeDocument(this.createFrame().contentDocument, markup, this.cap.win)) {
         // A blob: URL made here is same-origin, and an iframe's src is no Trusted Types sink.
         const url = URL.createObjectURL(new Blob([markup], { type: "text/html" }));
         await new Promise((resolve, reject) => {
@@ -865,11 +867,7 @@
       return this.doc && this.frameSensitizedIdx;
     }
 
-    get sizeIdx() {
-      return this.doc && this.frameSizeIdx;
-    }
-
-    /** Add the hidden frame to the page (its document's markup goes to `this.markup`). */
+    /** Add the hidden frame to the page. */
     createFrame() {
       const cap = this.cap;
       this.frame = this.page.createElement("iframe");
@@ -878,7 +876,6 @@
         `width:${cap.win.innerWidth}px;height:${cap.win.innerHeight}px`;
       // Beside <body>, not inside it: no page selector such as body > :last-child changes.
       this.page.documentElement.appendChild(this.frame);
-      this.markup = cap.doctype + "<html><head></head><body></body></html>";
       return this.frame;
     }
 
@@ -898,9 +895,6 @@
         return div;
       }));
       this.frameSensitizedIdx = this.cap.inheritedIdx.filter((i) => names.has(this.cap.props[i]));
-      // Only non-inherited properties take ems from the UA sheet (margins); appearance is compared apart.
-      const appearance = this.cap.propIndex.get("appearance");
-      this.frameSizeIdx = this.cap.ownIdx.filter((i) => i !== appearance);
       this.frameDoc = doc;
     }
 
@@ -949,11 +943,15 @@
      * from the probe's, read the defaults again from a probe wearing it (font-size itself stays natural).
      */
     atFontSize(el, key, base, fontSize) {
-      const fs = this.cap.propIndex.get("font-size");
-      if (base.values[fs] === fontSize || base.sizeFree) return base;
+      if (!this.differsAtSize(base, fontSize)) return base;
       const sizedKey = key + "@" + fontSize;
       if (!this.has(sizedKey)) this.sizeMany([[sizedKey, [el, base, fontSize]]]);
       return this.get(sizedKey);
+    }
+
+    /** Whether `base` (a context's reference) has other defaults at `fontSize`: some are in ems. */
+    differsAtSize(base, fontSize) {
+      return !base.sizeFree && base.values[this.cap.propIndex.get("font-size")] !== fontSize;
     }
 
     /** `img` for a canvas kept as an image. */
@@ -1019,8 +1017,8 @@
         if (i !== undefined && cs.getPropertyValue(p) === "rgb(7, 8, 9)") ref.currentColor.add(i);
       }
       // No default in ems (a div's, unlike a p's margins): any font size has these defaults.
-      const atSize = this.read(sized.probe, null, this.sizeIdx);
-      ref.sizeFree = this.sizeIdx.every((i) => atSize[i] === ref.values[i]);
+      const atSize = this.read(sized.probe, null, cap.sizeIdx);
+      ref.sizeFree = cap.sizeIdx.every((i) => atSize[i] === ref.values[i]);
       if (bare) {
         // The probe wore the live appearance to get the defaults that follow it (a radio's round
         // border); appearance itself is compared with the control's natural one.
@@ -1045,7 +1043,6 @@
       }
       const refs = reps.size ? this.probeMany(Array.from(reps.values())) : [];
       Array.from(reps.keys()).forEach((key, i) => this.put(key, refs[i]));
-      const fs = this.cap.propIndex.get("font-size");
       const sized = new Map();
       for (const el of elements) {
         if (el.namespaceURI !== HTML_NS || DROP_TAGS.has(el.localName)) continue;
@@ -1054,14 +1051,14 @@
         const fontSize = styleValueText(el.computedStyleMap ? el.computedStyleMap().get("font-size") :
           getComputedStyle(el).fontSize);
         const key = this.cap.keyOf(el) + "@" + fontSize;
-        if (base.values[fs] !== fontSize && !sized.has(key) && !this.has(key)) sized.set(key, [el, base, fontSize]);
+        if (this.differsAtSize(base, fontSize) && !sized.has(key) && !this.has(key)) sized.set(key, [el, base, fontSize]);
       }
       if (sized.size) this.sizeMany(Array.from(sized.entries()));
     }
 
     /** Re-probe `[key, [el, base, fontSize]]` entries wearing their live font size, in one batch. */
     sizeMany(entries) {
-      const own = this.sizeIdx;
+      const own = this.cap.sizeIdx;
       const placed = entries.map(([, [el, , fontSize]]) => {
         const ctx = buildContext(this.doc, el);
         ctx.probe.style.fontSize = fontSize;
@@ -1373,7 +1370,8 @@
    * One pass over every stylesheet the page uses (documents, shadow roots, adopted and imported sheets,
    * inline styles): the longhands it authors and its @font-face rules. A property nobody authors holds
    * what the UA and inheritance give it in the snapshot too, so it need not be read. `names` is null
-   * when a sheet cannot be read (cross-origin): then every property is read.
+   * when a sheet cannot be read (cross-origin, and no text of it was passed in `sheetTexts`): then every
+   * property is read.
    */
   function scanStyles(doc, elements, sheetTexts) {
     const names = new Set(ALWAYS_READ);
