@@ -10,6 +10,7 @@ Run from the repository root: `python -m bench.build [--verify-sample N] [--out 
 3. Verifies an even spread of the full build's pages in Chromium (pixels and computed styles).
 4. Converts the prototype's own example (`seed-sample/pre-semantic-test.html`) alone and sets its
    ratio beside the prototype's 1.47x.
+5. Counts the classes other ways of factoring the same styles would need (bench.schemes).
 Writes OUT/build.json with every figure.
 """
 
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from lxml import html
 
+from bench import schemes
 from bench.pages import CORPUS
 from tinyweb.build.pipeline import BuildOptions, build
 from tinyweb.build.verify import verify
@@ -131,6 +133,8 @@ def main() -> None:
             k: v for k, v in verify(args.out / "build-all", sample=args.verify_sample).items() if k != "checks"
         }
     result["prototype_example"] = prototype_example(args.out / "prototype-example")
+    small_pages, full_pages = (schemes.load_pages(args.out / name) for name in ("build-25", "build-all"))
+    result["schemes"] = schemes.compare(small_pages, full_pages)
     (args.out / "build.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
     t = f["totals"]
     print(
@@ -156,6 +160,7 @@ def main() -> None:
         f"prototype example: ours {p['ratio_page_only']}x (page), {p['ratio_with_framework']}x (page + framework) "
         f"vs the prototype's {p['prototype_ratio']}x"
     )
+    print(schemes.format_table(result["schemes"], (s["pages"], f["pages"])))
 
 
 if __name__ == "__main__":

@@ -324,3 +324,23 @@ def test_a_hidden_svg_sprite_that_icons_use_is_kept(tmp_path):
     (page,) = load_pages(tmp_path / "out")
     assert 'id="logo"' in page["html"] and "<circle" in page["html"]
     assert 'id="unused"' not in page["html"] and "gone" not in page["html"]
+
+
+def test_scheme_counts_reproduce_the_framework(demo_build):
+    """bench.schemes compares ways of factoring styles; its first row must be the framework the build made,
+    or the comparison says nothing about it."""
+    from bench.schemes import SCHEMES, count, load_pages
+
+    out, _ = demo_build
+    report = json.loads((out / "report.json").read_text())
+    pages = load_pages(out)
+    ours = count(pages, SCHEMES[0])
+    assert ours["classes"] == report["framework"]["classes"]
+    assert ours["classes_per_element"] == pytest.approx(report["convert"]["totals"]["classes_per_element"], abs=1e-3)
+    assert ours["residual_element_share"] == pytest.approx(
+        report["convert"]["totals"]["residual_element_share"], abs=1e-3
+    )
+    by_name = {s.name: count(pages, s) for s in SCHEMES}
+    atomic = by_name["one class per declaration (atomic CSS)"]
+    assert atomic["classes_per_element"] > 2 * ours["classes_per_element"]  # what one class a family saves
+    assert atomic["residual_declaration_share"] <= ours["residual_declaration_share"]
