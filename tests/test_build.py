@@ -132,7 +132,8 @@ def test_demo_build_report_and_compression(demo_build):
     out, _ = demo_build
     report = json.loads((out / "report.json").read_text())
     assert list(report) == ["clean", "topics", "framework", "convert", "label", "prompts"]
-    assert report["clean"]["dropped"] == {"near_duplicate": 1}  # / and /index.html are one page
+    # / and /index.html are one page: the same HTML once their links are written relative to the page
+    assert report["clean"]["dropped"] == {"duplicate": 1}
     totals = report["convert"]["totals"]
     assert totals["pages"] == 11
     # The prototype's format, with the framework's share counted, is many times larger.
@@ -258,6 +259,23 @@ def test_hidden_subtrees_are_dropped_with_their_pseudo_rules(tmp_path):
     (page,) = load_pages(tmp_path / "out")
     assert "gone" not in page["html"] and "data-tw" not in page["html"] and "tail" in page["html"]
     assert 'style="margin-top:0"' in page["html"] and page["removed_hidden"] == 2
+
+
+def test_links_to_the_own_site_become_relative(tmp_path):
+    store = Store(tmp_path / "data")
+    body = (
+        '<a href="http://a.test/blog/post.html#top" style="color: rgb(255, 0, 0)">top</a>'
+        '<a href="http://a.test/blog/about.html">about</a><a href="http://a.test/">home</a>'
+        '<a href="https://elsewhere.test/x">out</a><form action="http://a.test/search"><input></form>'
+        '<img src="http://a.test/img/photo.png" alt="photo">'
+    )
+    store.add(_snapshot("http://a.test/blog/post.html", body))
+    run_clean(store, tmp_path / "out", BuildOptions(max_tokens=0, num_proc=1))
+    (page,) = load_pages(tmp_path / "out")
+    root = html.document_fromstring(page["html"])
+    assert [a.get("href") for a in root.iter("a")] == ["#top", "about.html", "/", "https://elsewhere.test/x"]
+    assert root.find(".//form").get("action") == "/search"
+    assert root.find(".//img").get("src") == "http://a.test/img/photo.png"  # what the page loads stays absolute
 
 
 def test_empty_corpus_and_too_long_pages_are_clear_errors(tmp_path, demo_store):

@@ -42,3 +42,32 @@ def same_site(a: str, b: str) -> bool:
 def is_http_url(url: str) -> bool:
     parts = urlsplit(url.strip())
     return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def relative_link(url: str, page: str) -> str:
+    """`url` as a link written on the page at `page`: relative when both are on one origin (the shorter of a
+    path from the page's folder and one from the site's root; just `#fragment` within the page itself),
+    else `url` unchanged. Resolving the result against `page` gives `url` back."""
+    target, base = urlsplit(url.strip()), urlsplit(page.strip())
+    same_origin = (target.scheme, target.netloc.lower()) == (base.scheme, base.netloc.lower())
+    path = target.path or "/"
+    if target.scheme not in DEFAULT_PORTS or not same_origin or not _plain_path(path) or not _plain_path(base.path):
+        return url
+    suffix = (f"?{target.query}" if target.query else "") + (f"#{target.fragment}" if target.fragment else "")
+    same_page = path == (base.path or "/") and target.query == base.query
+    if same_page and (target.fragment or url.strip().endswith("#")):
+        return f"#{target.fragment}"
+    folder = posixpath.dirname(base.path or "/")
+    relative = posixpath.relpath(path, folder) if path != "/" or folder != "/" else "/"
+    if path.endswith("/") and not relative.endswith("/"):
+        relative = "./" if relative == "." else relative + "/"
+    elif relative.rsplit("/", 1)[-1] in (".", ".."):
+        relative = path  # a folder named without its slash: `.` or `..` would add one
+    if ":" in relative.split("/", 1)[0]:
+        relative = "./" + relative  # `a:b.html` would read as a scheme
+    return min(relative, path, key=len) + suffix
+
+
+def _plain_path(path: str) -> bool:
+    """No empty, `.` or `..` segment (`//x` would read as a host; relpath would resolve the others away)."""
+    return "//" not in path and not {".", ".."} & set(path.split("/"))

@@ -7,6 +7,8 @@ Per snapshot (in parallel, `datasets.map` over Arrow shards):
 - normalise every style attribute, pseudo-element rule and per-width @media rule (tinyweb.build.css; the
   @media declarations keep their longhands, since a folded shorthand would reset more than the capture saw),
   keep @font-face rules;
+- write links to the page's own site relative to the page (the capture resolved every URL): `#top`, not
+  `http://example.com/blog/post.html#top`; images, fonts and other resources the page loads keep theirs;
 - measure the page's skeleton (markup and text without any style) in SmolLM2 tokens: when the skeleton alone
   is over `max_tokens`, no styled page of it can fit in training, so it is dropped.
 Then, over the whole corpus: empty pages, exact duplicates and near duplicates (same text, same element
@@ -34,10 +36,13 @@ from tinyweb.build.css import (
 )
 from tinyweb.capture.responsive import MEDIA_STYLE_ATTR, REVERT, media_rules, query_breakpoint
 from tinyweb.snapshot import Snapshot
+from tinyweb.urls import relative_link
 
 PSEUDO_RULE = re.compile(r'^\[data-tw="([0-9a-z]+)"\](::?[a-z-]+)$')
 HEADING_TAGS = ("h1", "h2", "h3")
 MIN_TEXT_CHARS = 1
+# Where a page names another page rather than something it loads: written relative to the page.
+LINK_ATTRIBUTES = (("a", "href"), ("area", "href"), ("form", "action"))
 
 
 @dataclass
@@ -214,6 +219,16 @@ def _skeleton(root: html.HtmlElement, doctype: str | None) -> str:
     return html.tostring(copy, encoding="unicode", doctype=doctype)
 
 
+def relative_links(root: html.HtmlElement, page_url: str) -> None:
+    """Links, image-map areas and form actions to `page_url`'s own site, relative to it. Where a link goes
+    changes no pixel; a page's own addresses (the crawl server's, in the corpus) are nothing to learn."""
+    for tag, attribute in LINK_ATTRIBUTES:
+        for el in root.iter(tag):
+            value = el.get(attribute)
+            if value:
+                el.set(attribute, relative_link(value, page_url))
+
+
 def _normalise_text(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
 
@@ -270,6 +285,7 @@ def clean_snapshot(snap: Snapshot, tokens: Any) -> PageRecord:
             if key is not None:
                 pseudo.pop(key, None)
         el.drop_tree()  # keeps the text that follows it
+    relative_links(root, snap.url)
     used_keys = {el.attrib["data-tw"] for el in root.iter() if isinstance(el.tag, str) and "data-tw" in el.attrib}
     pseudo = {k: v for k, v in pseudo.items() if k in used_keys}
     media = {q: {k: v for k, v in rules.items() if k in used_keys} for q, rules in media.items()}
