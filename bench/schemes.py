@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinyweb.build.css import Style, split_families, style_text
-from tinyweb.build.framework import BUNDLE_MIN_USES, MIN_USES, page_styles
-from tinyweb.build.parallel import parallel_map
+from tinyweb.build.framework import BUNDLE_MIN_USES, MIN_USES, extract_pages
 
 GOAL_GROWTH = 4.0  # the compression issue: classes from 25 pages to all grow at most this much
 
@@ -58,58 +57,50 @@ SCHEMES = (
 )
 
 
-def _extract(item: str) -> str:
-    page = json.loads(item)
-    elements, _ = page_styles(page["html"])
-    return json.dumps({"id": page["id"], "elements": elements})
-
-
 def load_pages(build_dir: Path) -> list[dict]:
-    """Every cleaned page of a build, as framework.page_styles sees it."""
+    """Every cleaned page of a build, as the framework stage sees it (framework.extract_pages)."""
     from datasets import load_from_disk
 
-    rows = load_from_disk(str(build_dir / "clean"))
-    items = [json.dumps({"id": r["id"], "html": r["html"]}) for r in rows]
-    return [json.loads(r) for r in parallel_map(_extract, items, None, f"styles of {build_dir.name}")]
+    rows = load_from_disk(str(build_dir / "clean")).select_columns(["id", "html"])
+    return extract_pages(list(rows), desc=f"styles of {build_dir.name}")
 
 
 def count(pages: list[dict], scheme: Scheme) -> dict:
     """Classes, class names per element, and residual shares for `pages` factored by `scheme`."""
     users: dict[str, set] = defaultdict(set)
-    elements = []
+    elements = []  # per element: its bundle key (or None), (key, declarations) of each part, its rule classes
     for p, page in enumerate(pages):
         for e, el in enumerate(page["elements"]):
             style = tuple(tuple(d) for d in el["style"])
             who = page["id"] if scheme.per_page else (p, e)
             parts = scheme.parts(style)
-            if scheme.bundles and len(parts) > 1:
-                users["bundle|" + style_text(style)].add(who)
-            for name, part in parts.items():
-                users[f"{name}|{style_text(part)}"].add(who)
-            rules = scheme.rule_classes([*el["pseudo"], *el["media"]])
-            elements.append((style, parts, rules))
+            bundle = "bundle|" + style_text(style) if scheme.bundles and len(parts) > 1 else None
+            keyed = [(f"{name}|{style_text(part)}", len(part)) for name, part in parts.items()]
+            if bundle:
+                users[bundle].add(who)
+            for key, _ in keyed:
+                users[key].add(who)
+            elements.append((bundle, keyed, scheme.rule_classes([*el["pseudo"], *el["media"]])))
     classes: set[str] = set()
     styled = names = residual_elements = declarations = residual_declarations = 0
-    for style, parts, rules in elements:
-        if not style and not rules:
+    for bundle, keyed, rules in elements:
+        if not keyed and not rules:
             continue
         styled += 1
         classes |= rules
         names += len(rules)
-        declarations += len(style)
-        bundle = "bundle|" + style_text(style)
-        if scheme.bundles and len(parts) > 1 and len(users[bundle]) >= scheme.min_users:
+        declarations += sum(n for _, n in keyed)
+        if bundle and len(users[bundle]) >= scheme.min_users:
             classes.add(bundle)
             names += 1
             continue
         left = 0
-        for name, part in parts.items():
-            key = f"{name}|{style_text(part)}"
+        for key, n in keyed:
             if len(users[key]) >= scheme.min_users:
                 classes.add(key)
                 names += 1
             else:
-                left += len(part)
+                left += n
         residual_declarations += left
         residual_elements += left > 0
     return {

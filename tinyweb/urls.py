@@ -58,7 +58,7 @@ def relative_link(url: str, page: str) -> str:
     if same_page and (target.fragment or url.strip().endswith("#")):
         return f"#{target.fragment}"
     folder = posixpath.dirname(base.path or "/")
-    relative = posixpath.relpath(path, folder) if path != "/" or folder != "/" else "/"
+    relative = posixpath.relpath(path, folder)
     if path.endswith("/") and not relative.endswith("/"):
         relative = "./" if relative == "." else relative + "/"
     elif relative.rsplit("/", 1)[-1] in (".", ".."):

@@ -376,8 +376,13 @@ def framework(
     num_proc: int | None = None,
 ) -> tuple[Framework, dict[str, list[str]]]:
     """The framework stage's entry point: clean pages and their topics in, the framework out."""
+    return build_framework(extract_pages(pages, num_proc), page_topic, topic_keywords)
+
+
+def extract_pages(pages: list[dict[str, Any]], num_proc: int | None = None, desc: str = "framework") -> list[dict]:
+    """Every clean page's styled elements and @font-face rules ({id, elements, faces}; page_styles), in
+    order of id, on every core."""
     from tinyweb.build.parallel import parallel_map
 
     items = [json.dumps({"id": p["id"], "html": p["html"]}) for p in sorted(pages, key=lambda p: p["id"])]
-    extracted = [json.loads(r) for r in parallel_map(_extract_item, items, num_proc, "framework")]
-    return build_framework(extracted, page_topic, topic_keywords)
+    return [json.loads(r) for r in parallel_map(_extract_item, items, num_proc, desc)]
