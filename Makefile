@@ -20,6 +20,7 @@ test: lint
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	cd extension && npx eslint .
 	# Mozilla's linter on the Firefox build (Chromium's adds the debugger permission and lib/phone.js).
 	cd extension && node scripts/build.js --browser firefox --out dist && \

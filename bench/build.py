@@ -27,9 +27,9 @@ from lxml import html
 
 from bench import schemes
 from bench.pages import CORPUS
-from tinyweb.build.pipeline import BuildOptions, build
-from tinyweb.build.verify import verify
 from tinyweb.capture.crawler import CrawlOptions, crawl
+from tinyweb.compress.verify import VerifyOptions
+from tinyweb.pipeline import BuildOptions, build, run_verify
 from tinyweb.snapshot import CaptureStats, Snapshot
 from tinyweb.staticserver import StaticServer
 from tinyweb.store import Store
@@ -59,7 +59,8 @@ def timed_build(store: Store, out: Path) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     marks: list[tuple[str, float]] = []
     start = time.perf_counter()
-    summary = build(store, out, BuildOptions(max_tokens=0), progress=lambda s: marks.append((s, time.perf_counter())))
+    options = BuildOptions.of(max_tokens=0)
+    summary = build(store, out, options, progress=lambda s: marks.append((s, time.perf_counter())))
     end = time.perf_counter()
     stages = {name: round((marks[i + 1][1] if i + 1 < len(marks) else end) - t, 2) for i, (name, t) in enumerate(marks)}
     totals = summary["convert"]["totals"]
@@ -97,7 +98,7 @@ def prototype_example(out: Path) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     with Store(out / "data") as store:
         store.add(snap)
-        summary = build(store, out / "build", BuildOptions(max_tokens=0, num_proc=1))
+        summary = build(store, out / "build", BuildOptions.of(max_tokens=0, num_proc=1))
     page_bytes = summary["convert"]["pages"][0]["semantic_bytes"]
     framework_bytes = summary["framework"]["bytes"]
     pre_bytes = len(pre.encode("utf-8"))
@@ -129,9 +130,8 @@ def main() -> None:
         "classes": round(f["classes"] / s["classes"], 2),
     }
     with StaticServer(CORPUS, port=PORT):  # the snapshots' images and fonts
-        result["verify"] = {
-            k: v for k, v in verify(args.out / "build-all", sample=args.verify_sample).items() if k != "checks"
-        }
+        section = run_verify(args.out / "build-all", VerifyOptions(sample=args.verify_sample))
+        result["verify"] = {k: v for k, v in section.items() if k != "checks"}
     result["prototype_example"] = prototype_example(args.out / "prototype-example")
     small_pages, full_pages = (schemes.load_pages(args.out / name) for name in ("build-25", "build-all"))
     result["schemes"] = schemes.compare(small_pages, full_pages)

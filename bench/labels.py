@@ -20,16 +20,10 @@ import time
 from pathlib import Path
 
 from bench.build import capture_corpus
-from tinyweb.build.labelers import LabelFailure, make_labeler
-from tinyweb.build.labels import (
-    boilerplate_rate,
-    duplicate_rate,
-    label_inputs,
-    match_gold,
-    quality,
-    read_gold,
-)
-from tinyweb.build.pipeline import BuildOptions, load_pages, read_topics, run_clean, run_topics
+from tinyweb.dataset.labelers import LabelFailure, make_labeler
+from tinyweb.dataset.outline import label_inputs
+from tinyweb.dataset.quality import boilerplate_rate, duplicate_rate, match_gold, quality, read_gold
+from tinyweb.pipeline import BuildOptions, load_pages, read_topics, run_clean, run_topics
 
 GOLD = Path(__file__).parent.parent / "tests" / "data" / "label-gold.tsv"
 
@@ -60,10 +54,10 @@ def main() -> None:
     store = capture_corpus(args.out / "corpus-data")
     out = args.out / "labels-build"
     if not (out / "topics.json").is_file():
-        run_clean(store, out, BuildOptions(max_tokens=0))
+        run_clean(store, out, BuildOptions.of(max_tokens=0).clean)
         run_topics(out)
     pages = load_pages(out)
-    page_topic, keywords = read_topics(out)
+    page_topic, keywords = read_topics(out, pages)
     inputs = label_inputs(pages, page_topic, keywords)
     gold = match_gold(read_gold(GOLD), inputs)
     gold_inputs = [p for p in inputs if p.id in gold]

@@ -20,11 +20,10 @@ import statistics
 from pathlib import Path
 
 from bench.pages import CORPUS
-from tinyweb.build.pipeline import BuildOptions, build
-from tinyweb.build.verify import verify
 from tinyweb.capture.browser import Browser, BrowserOptions
 from tinyweb.capture.responsive import DEFAULT_VIEWPORTS
 from tinyweb.fidelity import measure_widths
+from tinyweb.pipeline import BuildOptions, build, run_verify
 from tinyweb.staticserver import StaticServer
 from tinyweb.store import Store
 
@@ -87,8 +86,8 @@ def run(base_url: str, args: argparse.Namespace) -> dict:
     shutil.rmtree(work, ignore_errors=True)
     with Store(work / "data") as store:
         store.add_many([fids[0].snapshot for fids in measured.values()])
-        summary = build(store, work / "out", BuildOptions(max_tokens=0))
-    checked = verify(work / "out")
+        summary = build(store, work / "out", BuildOptions.of(max_tokens=0))
+    checked = run_verify(work / "out")
     result = {
         "viewports": [str(v) for v in DEFAULT_VIEWPORTS],
         "pages": len(measured),

@@ -17,8 +17,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinyweb.build.css import Style, split_families, style_text
-from tinyweb.build.framework import BUNDLE_MIN_USES, MIN_USES, extract_pages
+from tinyweb.compress.css import Style, split_families, style_text
+from tinyweb.compress.framework import BUNDLE_MIN_USES, MIN_USES
+from tinyweb.compress.styles import extract_pages
 
 GOAL_GROWTH = 4.0  # the compression issue: classes from 25 pages to all grow at most this much
 

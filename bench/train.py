@@ -27,8 +27,8 @@ import sys
 from pathlib import Path
 
 from bench.labels import GOLD
-from tinyweb.build.labels import read_gold
-from tinyweb.learn.generate import GenerateOptions
+from tinyweb.dataset.quality import read_gold
+from tinyweb.learn.decode import GenerateOptions
 
 MAX_LENGTH = 1024
 PACKING_STEPS = 8

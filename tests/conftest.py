@@ -132,10 +132,10 @@ def demo_store(demo_site, tmp_path_factory):
 @pytest.fixture(scope="session")
 def demo_build(demo_store, tmp_path_factory):
     """The whole build of the example site (clean → … → prompts), no page left out for length."""
-    from tinyweb.build.pipeline import BuildOptions, build
+    from tinyweb.pipeline import BuildOptions, build
 
     out = tmp_path_factory.mktemp("build")
-    summary = build(demo_store, out, BuildOptions(max_tokens=0, num_proc=2))
+    summary = build(demo_store, out, BuildOptions.of(max_tokens=0, num_proc=2))
     return out, summary
 
 

@@ -12,11 +12,10 @@ import tinycss2
 from click.testing import CliRunner
 from lxml import html
 
-from tinyweb.build.css import parse_declarations
-from tinyweb.build.pipeline import BuildOptions, build, load_pages, run_clean
-from tinyweb.build.verify import verify
 from tinyweb.cli import main
+from tinyweb.compress.css import parse_declarations
 from tinyweb.errors import UsageError
+from tinyweb.pipeline import BuildOptions, build, load_pages, run_clean, run_verify
 from tinyweb.snapshot import CaptureStats, Snapshot
 from tinyweb.store import Store
 
@@ -193,7 +192,7 @@ def test_framework_is_valid_semantic_and_commented(demo_build):
 def test_build_is_deterministic(demo_store, demo_build, tmp_path):
     out, _ = demo_build
     again = tmp_path / "again"
-    build(demo_store, again, BuildOptions(max_tokens=0, num_proc=1))
+    build(demo_store, again, BuildOptions.of(max_tokens=0, num_proc=1))
     for name in ("semantic-css-framework.css", "topics.json", "framework.json"):
         assert (again / name).read_text() == (out / name).read_text(), name
     for page in (out / "pages").iterdir():
@@ -202,7 +201,7 @@ def test_build_is_deterministic(demo_store, demo_build, tmp_path):
 
 def test_semantic_pages_render_like_their_snapshots(demo_build):
     out, _ = demo_build
-    section = verify(out)
+    section = run_verify(out)
     assert section["pages"] == 11
     # Every page at both captured widths: the phone width renders the @media classes.
     assert list(section["widths"]) == ["1280x800", "390x844"]
@@ -233,7 +232,7 @@ def test_bad_pages_are_reported_and_the_build_goes_on(tmp_path):
             stats=CaptureStats(element_count=0, raw_html_bytes=10, capture_ms=1.0),
         )
     )
-    section = run_clean(store, tmp_path / "out", BuildOptions(max_tokens=0, num_proc=1))
+    section = run_clean(store, tmp_path / "out", BuildOptions.of(max_tokens=0, num_proc=1).clean)
     assert section["kept"] == 1
     assert section["dropped"] == {"bad_css": 1, "empty": 1}
     reasons = {d["url"]: d["reason"] for d in section["dropped_pages"]}
@@ -255,7 +254,7 @@ def test_hidden_subtrees_are_dropped_with_their_pseudo_rules(tmp_path):
         )
     )
     store.add(snap)
-    run_clean(store, tmp_path / "out", BuildOptions(max_tokens=0, num_proc=1))
+    run_clean(store, tmp_path / "out", BuildOptions.of(max_tokens=0, num_proc=1).clean)
     (page,) = load_pages(tmp_path / "out")
     assert "gone" not in page["html"] and "data-tw" not in page["html"] and "tail" in page["html"]
     assert 'style="margin-top:0"' in page["html"] and page["removed_hidden"] == 2
@@ -270,7 +269,7 @@ def test_links_to_the_own_site_become_relative(tmp_path):
         '<img src="http://a.test/img/photo.png" alt="photo">'
     )
     store.add(_snapshot("http://a.test/blog/post.html", body))
-    run_clean(store, tmp_path / "out", BuildOptions(max_tokens=0, num_proc=1))
+    run_clean(store, tmp_path / "out", BuildOptions.of(max_tokens=0, num_proc=1).clean)
     (page,) = load_pages(tmp_path / "out")
     root = html.document_fromstring(page["html"])
     assert [a.get("href") for a in root.iter("a")] == ["#top", "about.html", "/", "https://elsewhere.test/x"]
@@ -280,9 +279,9 @@ def test_links_to_the_own_site_become_relative(tmp_path):
 
 def test_empty_corpus_and_too_long_pages_are_clear_errors(tmp_path, demo_store):
     with pytest.raises(UsageError, match="no snapshots"):
-        run_clean(Store(tmp_path / "empty"), tmp_path / "out", BuildOptions())
+        run_clean(Store(tmp_path / "empty"), tmp_path / "out", BuildOptions.of().clean)
     with pytest.raises(UsageError, match="--max-tokens"):
-        run_clean(demo_store, tmp_path / "out", BuildOptions(max_tokens=50, num_proc=1))
+        run_clean(demo_store, tmp_path / "out", BuildOptions.of(max_tokens=50, num_proc=1).clean)
     result = CliRunner().invoke(main, ["build", "--data", str(tmp_path / "empty2"), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and "no snapshots" in result.output and "Traceback" not in result.output
 
@@ -309,9 +308,9 @@ def test_stage_commands_run_one_after_another(demo_store, tmp_path):
 def test_the_page_doctype_and_so_its_rendering_mode_is_kept():
     """A quirks-mode page (no doctype, or a legacy one without its system identifier) stays in quirks mode
     through clean and convert: `<!DOCTYPE html>` would change its layout (images in table cells, line boxes)."""
-    from tinyweb.build.clean import clean_snapshot
-    from tinyweb.build.convert import class_styles, convert_page
-    from tinyweb.build.framework import Framework
+    from tinyweb.compress.clean import clean_snapshot
+    from tinyweb.compress.convert import convert_page
+    from tinyweb.compress.stylesheet import Framework
     from tinyweb.models import count_tokens
 
     fw = Framework(classes=[], font_faces=[])
@@ -320,7 +319,7 @@ def test_the_page_doctype_and_so_its_rendering_mode_is_kept():
         snap = _snapshot("http://a.test/", "<p>x</p>")
         snap = Snapshot(**(snap.model_dump(exclude={"id"}) | {"html": snap.html.replace("<!DOCTYPE html>", doctype)}))
         page = clean_snapshot(snap, count_tokens)
-        semantic = convert_page({"id": page.id, "html": page.html}, fw, [], class_styles(fw)).html
+        semantic = convert_page({"id": page.id, "html": page.html}, fw, []).html
         for document in (page.html, semantic):
             if doctype:
                 assert document.startswith(doctype + "\n<html>"), document[:120]
@@ -338,7 +337,7 @@ def test_a_hidden_svg_sprite_that_icons_use_is_kept(tmp_path):
         '<svg width="10" height="10"><use href="#logo"></use></svg><p style="display: none">gone</p>'
     )
     store.add(_snapshot("http://a.test/", body))
-    run_clean(store, tmp_path / "out", BuildOptions(max_tokens=0, num_proc=1))
+    run_clean(store, tmp_path / "out", BuildOptions.of(max_tokens=0, num_proc=1).clean)
     (page,) = load_pages(tmp_path / "out")
     assert 'id="logo"' in page["html"] and "<circle" in page["html"]
     assert 'id="unused"' not in page["html"] and "gone" not in page["html"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tinyweb.build.css import (
+from tinyweb.compress.css import (
     FAMILIES,
     CSSError,
     family,

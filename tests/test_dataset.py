@@ -10,12 +10,13 @@ from click.testing import CliRunner
 from datasets import load_from_disk
 from PIL import Image
 
-from tinyweb.build.dataset import COLUMNS, seed_format, split_of
-from tinyweb.build.labels import read_labels
-from tinyweb.build.pipeline import BuildOptions, run_prompts
 from tinyweb.cli import main
+from tinyweb.dataset.format import seed_format
+from tinyweb.dataset.labelfiles import read_labels
+from tinyweb.dataset.prompts import COLUMNS, split_of
 from tinyweb.errors import UsageError
 from tinyweb.models import count_tokens
+from tinyweb.pipeline import BuildOptions, run_prompts
 
 
 def test_seed_format_matches_the_prototype_readme():
@@ -95,7 +96,7 @@ def test_long_pages_are_left_out_never_truncated(demo_build, tmp_path):
     shutil.copytree(demo_build[0], out)
     lengths = sorted(json.loads((out / "report.json").read_text())["prompts"]["n_tokens"].values())
     limit = 2048
-    section = run_prompts(out, BuildOptions(max_tokens=limit))
+    section = run_prompts(out, BuildOptions.of(max_tokens=limit).prompts)
     data = load_from_disk(str(out / "dataset"))
     kept = [*data["train"], *data["validation"]]
     assert section["left_out_too_long"] > 0 and section["kept"] == len(kept) < 11, lengths
@@ -106,12 +107,12 @@ def test_long_pages_are_left_out_never_truncated(demo_build, tmp_path):
         assert row["completion"] == (out / "pages" / f"{row['id']}.html").read_text(encoding="utf-8")
     # One page kept: one split is empty, and still a split with every column (a corpus of one builds).
     assert lengths[1] > lengths[0]
-    assert run_prompts(out, BuildOptions(max_tokens=lengths[0] + 1))["kept"] == 1
+    assert run_prompts(out, BuildOptions.of(max_tokens=lengths[0] + 1).prompts)["kept"] == 1
     data = load_from_disk(str(out / "dataset"))
     assert sorted(len(data[split]) for split in data) == [0, 1]
     assert data["train"].column_names == data["validation"].column_names == list(data["train"].features)
     with pytest.raises(UsageError, match="longer than --max-tokens 100"):
-        run_prompts(out, BuildOptions(max_tokens=100))
+        run_prompts(out, BuildOptions.of(max_tokens=100).prompts)
     result = CliRunner().invoke(main, ["prompts", "--out", str(out), "--max-tokens", "0"])
     assert result.exit_code == 0, result.output
     assert "left out, too long: 0" in result.output

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from datasets import load_from_disk
 from lxml import html as lxml_html
 
-from tinyweb.build.fit import fit_page
 from tinyweb.cli import main
+from tinyweb.dataset.fit import fit_page
 from tinyweb.models import count_tokens
 
 CARD = (

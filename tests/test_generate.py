@@ -10,31 +10,24 @@ import pytest
 from PIL import Image
 
 from tests.conftest import tiny_llama
-from tinyweb.build.dataset import prompt_text
-from tinyweb.learn.evaluate import (
-    base_instruction,
+from tinyweb.dataset.format import prompt_text
+from tinyweb.layout import FRAMEWORK_CSS
+from tinyweb.learn.decode import GenerateOptions, cut_html, generate_pages
+from tinyweb.learn.evaluate import base_instruction, evaluate
+from tinyweb.learn.generate import generate
+from tinyweb.learn.metrics import (
     class_validity,
-    evaluate,
     html5_errors,
     is_end_of_input,
     parse_errors,
-    read_prompts,
     renders_non_blank,
     repetition_rate,
-    sheet_size,
-    validation_prompts,
     visible_text,
 )
-from tinyweb.learn.generate import (
-    GenerateOptions,
-    cut_html,
-    generate,
-    generate_pages,
-    screenshot_page,
-    unknown_classes,
-    write_page,
-)
-from tinyweb.learn.runs import FRAMEWORK_CSS, load_run
+from tinyweb.learn.render import screenshot_page, unknown_classes, write_page
+from tinyweb.learn.requests import read_prompts, validation_prompts
+from tinyweb.learn.runs import load_run
+from tinyweb.learn.sheet import sheet_size
 
 # peft 0.21 reads transformers 5's deprecated `is_gradient_checkpointing` whenever it wraps a model.
 CSS = (

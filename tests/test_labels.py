@@ -10,20 +10,15 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import CORPUS, run
-from tinyweb.build.labelers import MAX_LABEL_WORDS, LabelInput, is_boilerplate, tidy_label
-from tinyweb.build.labelers.extractive import compose, kind
-from tinyweb.build.labels import (
-    LabelOptions,
-    duplicate_rate,
-    import_labels,
-    label,
-    outline,
-    read_gold,
-    read_labels,
-)
-from tinyweb.build.pipeline import BuildOptions, build, run_clean, run_label, run_topics
 from tinyweb.cli import main
+from tinyweb.dataset.label import LabelOptions, label
+from tinyweb.dataset.labelers import MAX_LABEL_WORDS, LabelInput, is_boilerplate, tidy_label
+from tinyweb.dataset.labelers.extractive import compose, kind
+from tinyweb.dataset.labelfiles import import_labels, read_labels
+from tinyweb.dataset.outline import outline
+from tinyweb.dataset.quality import duplicate_rate, read_gold
 from tinyweb.errors import UsageError
+from tinyweb.pipeline import BuildOptions, build, run_clean, run_label, run_topics
 from tinyweb.store import Store
 
 GOLD = Path(__file__).parent / "data" / "label-gold.tsv"
@@ -115,7 +110,7 @@ def test_manual_labels_override_and_survive_a_rebuild(demo_store, tmp_path):
     fix = tmp_path / "fix.csv"
     fix.write_text(f"id,label\n{target},A hand-written request for this exact page\n", encoding="utf-8")
     assert import_labels(store, fix) == {"imported": 1, "removed": 0}
-    options = BuildOptions(max_tokens=0, num_proc=1)
+    options = BuildOptions.of(max_tokens=0, num_proc=1)
     for out in (tmp_path / "one", tmp_path / "two"):  # a fresh build directory: only the store remembers
         build(store, out, options)
         labels = read_labels(out)
@@ -124,13 +119,13 @@ def test_manual_labels_override_and_survive_a_rebuild(demo_store, tmp_path):
         texts = json.loads((out / "final-dataset.json").read_text(encoding="utf-8"))
         assert any("\n\nA hand-written request for this exact page\n\n" in t for t in texts) == (target in labels)
     assert target in labels  # the first snapshot is never the near-duplicate the clean stage drops
-    relabel = BuildOptions(max_tokens=0, num_proc=1, label=LabelOptions(relabel=True))
-    assert run_label(store, tmp_path / "two", relabel)["by_source"]["manual"] == 1
+    relabel = BuildOptions.of(max_tokens=0, num_proc=1, label=LabelOptions(relabel=True))
+    assert run_label(store, tmp_path / "two", relabel.label)["by_source"]["manual"] == 1
 
     # an empty label removes the manual one; the labeller's label is back
     fix.write_text(f"id,label\n{target},\n", encoding="utf-8")
     assert import_labels(store, fix) == {"imported": 0, "removed": 1}
-    section = run_label(store, tmp_path / "two", options)
+    section = run_label(store, tmp_path / "two", options.label)
     assert "manual" not in section["by_source"] and section["reused"] == 10 and section["written"] == 1
     store.close()
 
@@ -191,7 +186,7 @@ def test_label_command_exports_and_imports(demo_store, tmp_path):
 
 def test_a_failing_labeller_falls_back_to_extractive(tmp_path):
     """Pages the labeller cannot label get the extractive label, with the reason reported."""
-    from tinyweb.build.labelers import LabelFailure
+    from tinyweb.dataset.labelers import LabelFailure
 
     class Flaky:
         name, version = "flaky", "flaky/1"
@@ -199,7 +194,7 @@ def test_a_failing_labeller_falls_back_to_extractive(tmp_path):
         def label(self, pages, progress=None):
             return [LabelFailure("http_500", "boom") if "fail" in p.title else f"A page about {p.title}" for p in pages]
 
-    import tinyweb.build.labels as labels_module
+    import tinyweb.dataset.label as labels_module
 
     pages = [page(id=f"{n:032x}", title=t, headings=["Our bakery menu"]) for n, t in enumerate(["ok one", "fail me"])]
     original = labels_module.make_labeler
@@ -228,9 +223,9 @@ def test_extractive_labels_beat_the_title_on_the_gold_set(corpus_site, tmp_path)
         options = CrawlOptions(max_pages=len(gold), max_depth=0, delay_s=0, block_external=True, concurrency=2)
         run(Crawler(store, options).crawl([corpus_site.url + path for path, _ in gold]))
         out = tmp_path / "out"
-        run_clean(store, out, BuildOptions(max_tokens=0))
+        run_clean(store, out, BuildOptions.of(max_tokens=0).clean)
         run_topics(out)
-        section = run_label(store, out, BuildOptions(label=LabelOptions(gold=GOLD)))
+        section = run_label(store, out, BuildOptions.of(label=LabelOptions(gold=GOLD)).label)
     ours, title = section["quality"]["labels"], section["quality"]["title"]
     assert section["gold_pages"] >= 30 and ours["pages"] == title["pages"] == section["gold_pages"]
     assert ours["similarity"] > title["similarity"] + 0.1, section["quality"]

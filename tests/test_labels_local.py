@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import tiny_llama
-from tinyweb.build.labelers import MAX_LABEL_WORDS, LabelFailure, LabelInput, is_boilerplate
-from tinyweb.build.labelers.local import LocalLabeler, first_sentence, lead
+from tinyweb.dataset.labelers import MAX_LABEL_WORDS, LabelFailure, LabelInput, is_boilerplate
+from tinyweb.dataset.labelers.local import LocalLabeler, first_sentence, lead
 from tinyweb.models import ModelError, load_causal_lm, tokenizer
 
 

@@ -10,8 +10,8 @@ import time
 import pytest
 from aiohttp import web
 
-from tinyweb.build.labelers import SYSTEM_PROMPT, LabelFailure, LabelInput, make_labeler, page_brief
-from tinyweb.build.labelers.openai import OpenAILabeler
+from tinyweb.dataset.labelers import SYSTEM_PROMPT, LabelFailure, LabelInput, make_labeler, page_brief
+from tinyweb.dataset.labelers.openai import OpenAILabeler
 from tinyweb.errors import UsageError
 from tinyweb.staticserver import StaticServer
 
@@ -263,7 +263,7 @@ def test_make_labeler_builds_it(chat: FakeChatServer):
 def test_the_label_stage_falls_back_to_extractive_on_a_500_and_a_timeout(chat: FakeChatServer, tmp_path):
     """Through the label stage: pages the server fails on get the extractive label, the failure reported,
     and only the server's own labels are stored under `openai`."""
-    from tinyweb.build.labels import LabelOptions, label
+    from tinyweb.dataset.label import LabelOptions, label
     from tinyweb.store import Store
 
     pages = [page(t) for t in ("bakery", "always-500", "slow")]
@@ -271,7 +271,9 @@ def test_the_label_stage_falls_back_to_extractive_on_a_500_and_a_timeout(chat: F
         p.id = f"{n:032x}"
     options = LabelOptions(
         labeler="openai",
-        labeler_options={"url": chat.url, "timeout": TIMEOUT, "retries": 1, "backoff": 0.01},
+        labeler_url=chat.url,
+        labeler_timeout=TIMEOUT,
+        labeler_extra={"retries": 1, "backoff": 0.01},
     )
     with Store(tmp_path / "data") as store:
         result, section = label(store, pages, options)

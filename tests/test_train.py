@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from datasets import Dataset, DatasetDict
 
 from tests.conftest import tiny_llama
-from tinyweb.build.dataset import prompt_text
 from tinyweb.cli import main
+from tinyweb.dataset.format import prompt_text
 from tinyweb.errors import UsageError
 from tinyweb.learn.data import IGNORE, PackedCollator, pack, packed_rows, tokenize
 from tinyweb.learn.runs import load_run, read_run_config

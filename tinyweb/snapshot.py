@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -44,6 +45,15 @@ class Viewport(Record):
         except ValueError as exc:
             raise ValueError(f"viewport must look like 1280x800, not {text!r}") from exc
         return cls(width=width, height=height)
+
+    @classmethod
+    def parse_all(cls, texts: Sequence[str]) -> tuple[Viewport, ...]:
+        """Several `WxH` viewports, widest first; each must have its own width."""
+        parsed = [cls.parse(text) for text in texts]
+        widths = [v.width for v in parsed]
+        if len(set(widths)) != len(widths):
+            raise ValueError(f"each --viewport needs its own width, not {', '.join(map(str, widths))}")
+        return tuple(sorted(parsed, key=lambda v: -v.width))
 
 
 class CaptureStats(Record):

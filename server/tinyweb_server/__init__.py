@@ -5,7 +5,7 @@ Authentication: every `/api/` route except `/api/health` needs the pairing token
 writes (POST, DELETE) accept only the header. `/`, `/api/health` and `/openapi.json` are public.
 """
 
-from tinyweb_server.app import init_app
+from tinyweb_server.app import init_app, serve
 from tinyweb_server.config import MAX_BODY_BYTES, ServerConfig, load_or_create_token
 
-__all__ = ["MAX_BODY_BYTES", "ServerConfig", "init_app", "load_or_create_token"]
+__all__ = ["MAX_BODY_BYTES", "ServerConfig", "init_app", "load_or_create_token", "serve"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -48,3 +48,11 @@ def init_app(config: ServerConfig) -> web.Application:
     app.router.add_get("/", dashboard)
     app.cleanup_ctx.append(store_ctx)
     return app
+
+
+def serve(config: ServerConfig, announce: Callable[[str, str], None]) -> None:
+    """Run the server for `config` until interrupted; `announce(url, token)` is called once it is set up."""
+    app = init_app(config)
+    host = config.host
+    announce(f"http://{'[' + host + ']' if ':' in host else host}:{config.port}/", app[TOKEN_KEY])
+    web.run_app(app, host=host, port=config.port, print=None, access_log=None)

@@ -62,18 +62,27 @@ LINKS_JS = "() => Array.from(document.links, (a) => a.href)"
 
 @dataclass
 class CrawlOptions:
-    max_pages: int = 50
-    max_per_domain: int = 0  # 0: no limit
-    max_depth: int = 2
-    same_site: bool = True
-    concurrency: int = 2
-    respect_robots: bool = True
-    delay_s: float = 0.5  # between two requests to one host
-    page_timeout_s: float = 30.0
+    max_pages: int = field(default=50, metadata={"help": "Pages to visit in this crawl, in all."})
+    max_per_domain: int = field(default=0, metadata={"help": "Pages per host (0: no limit)."})
+    max_depth: int = field(default=2, metadata={"help": "Link depth from the seeds."})
+    same_site: bool = field(
+        default=True,
+        metadata={"help": "Follow links only within each seed's site, or anywhere.", "flag": "--same-site/--external"},
+    )
+    concurrency: int = field(default=2, metadata={"help": "Pages captured at once."})
+    respect_robots: bool = field(
+        default=True, metadata={"help": "Read robots.txt (or not).", "flag": "--respect-robots/--ignore-robots"}
+    )
+    delay_s: float = field(default=0.5, metadata={"help": "Seconds between requests to one host.", "flag": "--delay"})
+    page_timeout_s: float = field(
+        default=30.0, metadata={"help": "Per-page load timeout in seconds.", "flag": "--timeout"}
+    )
     # Widest first: the page is loaded at the first, captured there, then at each narrower width (@media rules).
     viewports: tuple[Viewport, ...] = DEFAULT_VIEWPORTS
-    block_external: bool = False
-    seed_format: str = "size"
+    block_external: bool = field(
+        default=False, metadata={"help": "Abort every request that leaves 127.0.0.1/localhost."}
+    )
+    seed_format: str = "size"  # or "text": keep the prototype-format text, not only its size
 
 
 @dataclass

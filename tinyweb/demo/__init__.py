@@ -1,12 +1,18 @@
-"""`tinyweb demo`: the whole pipeline on the example site that ships in this package."""
+"""`tinyweb demo`: the whole pipeline on the example site that ships in this package.
+
+The demo runs the library's stages and tells a `DemoReport` what each produced; the CLI's presenters print
+it (tinyweb.cli.presenters.DemoPrinter). Default folders are made fresh on every run.
+"""
 
 from __future__ import annotations
 
+import shutil
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any, Protocol
 
-from rich.console import Console
-from rich.table import Table
-
+from tinyweb.capture.crawler import CrawlOptions, ProgressHook
+from tinyweb.capture.session import crawl_seeds
 from tinyweb.staticserver import StaticServer
 from tinyweb.store import Store
 
@@ -17,73 +23,73 @@ DEFAULT_RUN = Path("tinyweb-demo-run")
 DEMO_STEPS = 3  # a few optimizer steps: the demo shows the chain working, not a trained model
 DEMO_PROMPT = "A menu page for a family bakery, with a price list and sections on breads and cakes"
 DEMO_NEW_TOKENS = 384
+CRAWL = CrawlOptions(max_pages=40, max_depth=3, delay_s=0.0, concurrency=2, block_external=True, seed_format="text")
+
+
+class DemoReport(Protocol):
+    """What the demo tells whoever shows it, stage by stage."""
+
+    def stage(self, text: str) -> None: ...
+    def crawl_progress(self, total: int) -> AbstractContextManager[ProgressHook]: ...
+    def crawled(self, summary: Any, snapshots: list[Any], store_path: Path) -> None: ...
+    def built(self, summary: dict[str, Any], out_dir: Path) -> None: ...
+    def verified(self, section: dict[str, Any], out_dir: Path) -> None: ...
+    def trained(self, summary: dict[str, Any], run_dir: Path) -> None: ...
+    def generated(self, report: dict[str, Any]) -> None: ...
+    def finished(self, out_dir: Path) -> None: ...
 
 
 def run_demo(
-    data_dir: Path, out_dir: Path, run_dir: Path, port: int, out: Console, console: Console, train: bool = True
+    show: DemoReport,
+    data_dir: Path | None = None,
+    out_dir: Path | None = None,
+    run_dir: Path | None = None,
+    port: int = 0,
+    train: bool = True,
 ) -> None:
     """Serve the example site on loopback, crawl every page of it, build the semantic framework, pages, labels
     and prompt dataset, and verify the pages against their snapshots (the site is still served, so images and
-    fonts load); then train SmolLM2 a few steps on the dataset and generate a page with it."""
-    from tinyweb.build.pipeline import BuildOptions, build
-    from tinyweb.build.verify import verify
-    from tinyweb.capture.crawler import CrawlOptions
-    from tinyweb.cli import print_build, print_verify, run_crawl
+    fonts load); then train SmolLM2 a few steps on the dataset and generate a page with it.
 
+    A folder left as None is the default one, emptied first: the demo starts fresh every time."""
+    from tinyweb.pipeline import BuildOptions, build, run_verify
+
+    data_dir, out_dir, run_dir = (
+        _fresh(given, default)
+        for given, default in ((data_dir, DEFAULT_DATA), (out_dir, DEFAULT_OUT), (run_dir, DEFAULT_RUN))
+    )
     with StaticServer(SITE, port=port) as server, Store(data_dir) as store:
-        console.print(f"[bold]capture[/]: serving the example site at {server.url}, data in {data_dir}/")
-        options = CrawlOptions(
-            max_pages=40, max_depth=3, delay_s=0.0, concurrency=2, block_external=True, seed_format="text"
-        )
-        summary = run_crawl(store, [server.url], None, options)
-        table = Table(title="captured pages (bytes)", show_header=True)
-        table.add_column("id", no_wrap=True)
-        table.add_column("title", no_wrap=True, max_width=30, overflow="ellipsis")
-        for column in ("elements", "page", "snapshot", "prototype", "in page"):
-            table.add_column(column, justify="right", no_wrap=True)
-        for snapshot_id in summary.snapshot_ids:
-            snap = store.get(snapshot_id)
-            s = snap.stats
-            table.add_row(
-                snapshot_id[:8],
-                snap.title,
-                str(s.element_count),
-                f"{s.raw_html_bytes:,}",
-                f"{len(snap.html.encode()):,}",
-                f"{s.seed_format_bytes or 0:,}",
-                f"{s.capture_ms:.0f} ms",
-            )
-        out.print(table)
-        out.print(f"{store.count()} snapshots in {store.path}")
-        summary = build(store, out_dir, BuildOptions(), progress=lambda stage: console.print(f"[bold]{stage}[/]"))
-        print_build(summary, out_dir)
-        console.print("[bold]verify[/]: every semantic page against its snapshot, in Chromium")
-        print_verify(verify(out_dir), out_dir)
+        show.stage(f"[bold]capture[/]: serving the example site at {server.url}, data in {data_dir}/")
+        with show.crawl_progress(CRAWL.max_pages) as progress:
+            summary, _ = crawl_seeds(store, [server.url], None, CRAWL, progress)
+        show.crawled(summary, [store.get(sid) for sid in summary.snapshot_ids], store.path)
+        show.built(build(store, out_dir, BuildOptions(), progress=lambda s: show.stage(f"[bold]{s}[/]")), out_dir)
+        show.stage("[bold]verify[/]: every semantic page against its snapshot, in Chromium")
+        show.verified(run_verify(out_dir), out_dir)
         if train:
-            train_and_generate(out_dir, run_dir, out, console)
-        out.print(
-            f"framework: {out_dir / 'semantic-css-framework.css'}, pages: {out_dir / 'pages'}/, "
-            f"labels: {out_dir / 'labels.json'}, dataset: {out_dir / 'final-dataset.json'} and "
-            f"{out_dir / 'dataset'}/ ({out_dir / 'dataset-stats.png'}), report: {out_dir / 'report.json'}"
-        )
+            train_and_generate(show, out_dir, run_dir)
+        show.finished(out_dir)
 
 
-def train_and_generate(out_dir: Path, run_dir: Path, out: Console, console: Console) -> None:
+def _fresh(given: Path | None, default: Path) -> Path:
+    if given is not None:
+        return given
+    shutil.rmtree(default, ignore_errors=True)
+    return default
+
+
+def train_and_generate(show: DemoReport, out_dir: Path, run_dir: Path) -> None:
     """LoRA-train SmolLM2-135M a few steps on the demo's dataset, then generate and screenshot one page."""
-    from tinyweb.cli import print_train
-    from tinyweb.learn.generate import GenerateOptions, generate
+    from tinyweb.learn.decode import GenerateOptions
+    from tinyweb.learn.generate import generate
     from tinyweb.learn.train import TrainConfig, train
 
-    console.print(f"[bold]train[/]: SmolLM2-135M + LoRA, {DEMO_STEPS} steps on {out_dir / 'dataset'} into {run_dir}/")
+    show.stage(f"[bold]train[/]: SmolLM2-135M + LoRA, {DEMO_STEPS} steps on {out_dir / 'dataset'} into {run_dir}/")
     config = TrainConfig(
         dataset=str(out_dir / "dataset"), output=str(run_dir), max_steps=DEMO_STEPS, grad_accum=1, eval_steps=DEMO_STEPS
     )
-    print_train(train(config), run_dir)
-    console.print(f"[bold]generate[/]: {DEMO_PROMPT!r} ({DEMO_NEW_TOKENS} new tokens at most)")
+    show.trained(train(config), run_dir)
+    show.stage(f"[bold]generate[/]: {DEMO_PROMPT!r} ({DEMO_NEW_TOKENS} new tokens at most)")
     page, shot = run_dir / "demo-page.html", run_dir / "demo-page.png"
-    report = generate(run_dir, DEMO_PROMPT, page, shot, GenerateOptions(max_new_tokens=DEMO_NEW_TOKENS))
-    state = "a complete document" if report["complete"] else "not closed yet (a few steps are not a trained model)"
-    out.print(
-        f"generated {report['output']}: {state}, {report['new_tokens']} tokens in {report['seconds']:.0f} s, "
-        f"{len(report['unknown_classes'])} class names the framework lacks; screenshot: {report['screenshot']}"
-    )
+    options = GenerateOptions(max_new_tokens=DEMO_NEW_TOKENS)
+    show.generated(generate(run_dir, DEMO_PROMPT, page, shot, options, force=True))

@@ -32,187 +32,40 @@ from __future__ import annotations
 
 import gc
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from tinyweb.compress.stylesheet import class_names
 from tinyweb.errors import UsageError
-from tinyweb.learn.generate import Generated, GenerateOptions, Progress, generate_pages, page_classes, write_page
+from tinyweb.layout import FRAMEWORK_HREF
+from tinyweb.learn.decode import Generated, GenerateOptions, Progress, generate_pages
+from tinyweb.learn.metrics import (
+    PageMetrics,
+    class_validity,
+    html5_errors,
+    is_end_of_input,
+    prompt_similarities,
+    renders_non_blank,
+    repetition_rate,
+    summarize,
+    visible_text,
+)
+from tinyweb.learn.render import page_classes, screenshot_pages, write_page
+from tinyweb.learn.sheet import MODELS, VIEWPORT, contact_sheet
 
 EVALUATION_FILE = "evaluation.json"
 CONTACT_SHEET = "contact-sheet.png"
-MODELS = ("base", "tuned")
 BASE_INSTRUCTION = (
-    "Write a complete HTML page for the request below. Link ../semantic-css-framework.css and style the page "
+    f"Write a complete HTML page for the request below. Link {FRAMEWORK_HREF} and style the page "
     "only with its classes: {names}.\n\n"
 )
 CLASS_NAME_TOKENS = 1000  # of class names in the base model's prompt: the prompt stays under ~1 500 tokens
-TEXT_CHARS = 2000  # of a page's visible text compared with its request (MiniLM reads ~256 word pieces anyway)
-BLANK_TOLERANCE = 8  # a channel range up to this is rendering noise on an empty page
-BLANK_SAMPLE_WIDTH = 320  # px: screenshots are downscaled to about this width before the blank test
-NGRAM = 4
-VIEWPORT = (1280, 800)
-THUMB_W, THUMB_H = 320, 200  # the top 1280×800 of a screenshot, scaled down 4×
-CAPTION_LINES, LINE_H, PAD = 4, 13, 8
-CAPTION_H = CAPTION_LINES * LINE_H + 4
-CELL_H = THUMB_H + CAPTION_H
-
-
-@dataclass
-class PageMetrics:
-    complete: bool
-    parse_errors: int
-    parse_errors_before_end: int
-    class_validity: float | None
-    renders_non_blank: bool
-    prompt_similarity: float
-    repetition_rate: float
-    new_tokens: int
-    seconds: float
-
-
-# --- metrics of one page --------------------------------------------------------------------------------------
-
-
-def html5_errors(html: str) -> list[str]:
-    """The error codes html5lib's parser logs while it builds the page, in order."""
-    import html5lib
-
-    if not html.strip():
-        return []
-    parser = html5lib.HTMLParser(strict=False, namespaceHTMLElements=False)
-    parser.parse(html)
-    return [code for _, code, _ in parser.errors]
-
-
-def parse_errors(html: str) -> int:
-    """Parse errors of the WHATWG HTML parsing algorithm: stray or misnested end tags, elements still open at
-    the end, bad attributes… A page can parse (every browser recovers) and still have many."""
-    return len(html5_errors(html))
-
-
-def is_end_of_input(code: str) -> bool:
-    """An error that only says the input ended: `eof-in-…`, `…-but-got-eof`."""
-    return code.startswith("eof-") or code.endswith("-but-got-eof")
-
-
-def class_validity(html: str, classes: set[str]) -> float | None:
-    """The share of the page's distinct class names that the framework defines; None when it uses none."""
-    used = page_classes(html)
-    if not used:
-        return None
-    return sum(name in classes for name in used) / len(used)
-
-
-def repetition_rate(text: str, n: int = NGRAM) -> float:
-    """1 - unique / total word n-grams (words split on whitespace); 0 with fewer than n words."""
-    words = text.split()
-    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
-    if not grams:
-        return 0.0
-    return 1 - len(set(grams)) / len(grams)
-
-
-def visible_text(html: str, limit: int = TEXT_CHARS) -> str:
-    """The text a reader sees: the body's text without scripts and styles, whitespace collapsed."""
-    from lxml import etree
-    from lxml import html as lxml_html
-
-    if not html.strip():
-        return ""
-    try:
-        root = lxml_html.document_fromstring(html)
-    except (etree.ParserError, ValueError):
-        return ""
-    for element in root.xpath("//script | //style | //template | //noscript | //head"):
-        element.drop_tree()
-    return " ".join(root.text_content().split())[:limit]
-
-
-def renders_non_blank(png: Path | None) -> bool:
-    """The screenshot shows something: more than one colour once downscaled."""
-    from PIL import Image
-
-    if png is None or not Path(png).is_file():
-        return False
-    with Image.open(png) as image:
-        rgb = image.convert("RGB")
-    factor = max(1, rgb.width // BLANK_SAMPLE_WIDTH)
-    small = rgb.reduce(factor) if factor > 1 else rgb
-    return any(high - low > BLANK_TOLERANCE for low, high in small.getextrema())
-
-
-def prompt_similarities(pairs: list[tuple[str, str]]) -> list[float]:
-    """MiniLM cosine similarity of each (request, page text); 0 for an empty page text."""
-    from tinyweb.models import embed
-
-    with_text = [(label, text) for label, text in pairs if text]
-    if not with_text:
-        return [0.0] * len(pairs)
-    vectors = embed([label for label, _ in with_text] + [text for _, text in with_text])
-    n = len(with_text)
-    scores = iter(float((vectors[i] * vectors[n + i]).sum()) for i in range(n))
-    return [next(scores) if text else 0.0 for _, text in pairs]
-
-
-# --- prompts ----------------------------------------------------------------------------------------------------
-
-
-def read_prompts(file: Path) -> list[str]:
-    """Requests from a file: a JSON list of strings, or one request per line (blank lines skipped)."""
-    path = Path(file)
-    if not path.is_file():
-        raise UsageError(f"no prompts file at {path}")
-    text = path.read_text(encoding="utf-8")
-    if text.lstrip().startswith("["):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"{path} starts like a JSON list but is not valid JSON: {exc}") from exc
-        if not isinstance(data, list) or not all(isinstance(p, str) for p in data):
-            raise UsageError(f"{path} must be a JSON list of strings")
-        prompts = [" ".join(p.split()) for p in data]
-    else:
-        prompts = [" ".join(line.split()) for line in text.splitlines()]
-    prompts = [p for p in prompts if p]
-    if not prompts:
-        raise UsageError(f"{path} holds no prompt")
-    return prompts
-
-
-def validation_prompts(dataset_dir: Path, n: int) -> list[str]:
-    """The first `n` labels of the validation split of a saved dataset (OUT/dataset of `tinyweb prompts`)."""
-    from datasets import load_from_disk
-
-    from tinyweb.build.parallel import quiet_datasets
-
-    folder = Path(dataset_dir)
-    if not (folder / "dataset_dict.json").is_file():
-        raise UsageError(f"{folder} is not a saved dataset: pass OUT/dataset from `tinyweb prompts`")
-    with quiet_datasets():
-        data = load_from_disk(str(folder))
-    if "validation" not in data or len(data["validation"]) == 0:
-        raise UsageError(f"{folder} has no validation pages: build it with --validation-share above 0")
-    return list(data["validation"]["label"][:n])
-
-
-def ordered_classes(css: str) -> list[str]:
-    """The framework's class names in stylesheet order, each once."""
-    import tinycss2
-
-    from tinyweb.learn.runs import CLASS_SELECTOR
-
-    names: dict[str, None] = {}
-    for rule in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True):
-        if rule.type == "qualified-rule":
-            for name in CLASS_SELECTOR.findall(tinycss2.serialize(rule.prelude)):
-                names.setdefault(name, None)
-    return list(names)
 
 
 def base_instruction(css: str, tokenizer: Any, budget: int = CLASS_NAME_TOKENS) -> tuple[str, int]:
     """The line before the base model's prompt and how many class names it holds (see the module docstring)."""
-    names = ordered_classes(css)
+    names = class_names(css)
     counts = [len(ids) for ids in tokenizer([", " + n for n in names], add_special_tokens=False)["input_ids"]]
     kept, used = [], 0
     for name, count in zip(names, counts, strict=True):
@@ -299,7 +152,6 @@ def _write_and_render(
     pages: dict[str, list[Generated]], out_dir: Path, css: str, progress: Progress | None
 ) -> dict[str, list[tuple[Path, Path | None]]]:
     """Write every page as out_dir/MODEL/NN.html and screenshot it beside; (html, png or None) per page."""
-    from tinyweb.learn.generate import screenshot_pages
 
     todo: list[tuple[str, Path, Path]] = []
     for name in MODELS:
@@ -332,86 +184,3 @@ def _metrics(pages: list[Generated], pngs: list[Path | None], classes: set[str])
         )
         for i, (page, png, score) in enumerate(zip(pages, pngs, similarity, strict=True))
     ]
-
-
-def summarize(metrics: list[PageMetrics]) -> dict[str, Any]:
-    """Means over a model's pages (booleans as shares; a page without classes as 0 class validity)."""
-    n = len(metrics)
-
-    def mean(values: list[float]) -> float:
-        return round(sum(values) / n, 4) if n else 0.0
-
-    seconds = sum(m.seconds for m in metrics)
-    return {
-        "pages": n,
-        "complete": mean([float(m.complete) for m in metrics]),
-        "parse_errors": mean([m.parse_errors for m in metrics]),
-        "parse_errors_before_end": mean([m.parse_errors_before_end for m in metrics]),
-        "class_validity": mean([m.class_validity or 0.0 for m in metrics]),
-        "pages_without_classes": sum(m.class_validity is None for m in metrics),
-        "renders_non_blank": mean([float(m.renders_non_blank) for m in metrics]),
-        "prompt_similarity": mean([m.prompt_similarity for m in metrics]),
-        "repetition_rate": mean([m.repetition_rate for m in metrics]),
-        "new_tokens": mean([m.new_tokens for m in metrics]),
-        "tokens_per_second": round(sum(m.new_tokens for m in metrics) / seconds, 2) if seconds > 0 else None,
-    }
-
-
-# --- the contact sheet ------------------------------------------------------------------------------------------
-
-
-def sheet_size(rows: int) -> tuple[int, int]:
-    """(width, height) of a contact sheet of `rows` requests."""
-    return len(MODELS) * THUMB_W + (len(MODELS) + 1) * PAD, rows * (CELL_H + PAD) + PAD
-
-
-def contact_sheet(prompts: list[str], cells: dict[str, list[tuple[Path | None, PageMetrics]]]) -> Any:
-    """One row per request, one column per model: the top of the screenshot and a caption under it."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    sheet = Image.new("RGB", sheet_size(len(prompts)), "white")
-    draw = ImageDraw.Draw(sheet)
-    font = ImageFont.load_default()
-    for row, prompt in enumerate(prompts):
-        top = PAD + row * (CELL_H + PAD)
-        for col, name in enumerate(MODELS):
-            left = PAD + col * (THUMB_W + PAD)
-            png, m = cells[name][row]
-            sheet.paste(_thumbnail(png), (left, top))
-            draw.rectangle((left, top, left + THUMB_W - 1, top + THUMB_H - 1), outline=(160, 160, 160))
-            validity = "-" if m.class_validity is None else f"{m.class_validity:.2f}"
-            lines = [
-                prompt,
-                f"{name}: {'complete' if m.complete else 'unclosed'}, {m.new_tokens} tokens",
-                f"parse errors {m.parse_errors}, classes valid {validity}",
-                f"similarity {m.prompt_similarity:.2f}, repetition {m.repetition_rate:.2f}",
-            ]
-            for k, line in enumerate(lines):
-                draw.text((left, top + THUMB_H + 3 + k * LINE_H), _fit(draw, line, font), fill="black", font=font)
-    return sheet
-
-
-def _thumbnail(png: Path | None) -> Any:
-    """The top viewport of a screenshot scaled to the cell, or a grey cell saying it did not render."""
-    from PIL import Image, ImageDraw
-
-    scale = THUMB_W / VIEWPORT[0]
-    if png is None or not Path(png).is_file():
-        cell = Image.new("RGB", (THUMB_W, THUMB_H), (225, 225, 225))
-        ImageDraw.Draw(cell).text((8, 8), "not rendered", fill="black")
-        return cell
-    with Image.open(png) as image:
-        top = image.convert("RGB").crop((0, 0, min(image.width, VIEWPORT[0]), min(image.height, VIEWPORT[1])))
-    cell = Image.new("RGB", (THUMB_W, THUMB_H), "white")
-    size = (max(1, round(top.width * scale)), max(1, round(top.height * scale)))
-    cell.paste(top.resize(size, Image.Resampling.LANCZOS), (0, 0))
-    return cell
-
-
-def _fit(draw: Any, text: str, font: Any) -> str:
-    """The text cut with an ellipsis to fit one cell's width (ASCII: the default font may lack "…")."""
-    if draw.textlength(text, font=font) <= THUMB_W:
-        return text
-    while text and draw.textlength(text + "...", font=font) > THUMB_W:
-        text = text[:-1]
-    return text + "..."

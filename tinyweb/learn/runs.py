@@ -12,13 +12,14 @@ runs/NAME/
 from __future__ import annotations
 
 import json
-import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tinyweb.compress.stylesheet import class_names
 from tinyweb.errors import UsageError
+from tinyweb.layout import FRAMEWORK_CSS
 from tinyweb.models import BASE_MODELS, ModelError
 
 # peft 0.21 asks transformers 5 a deprecated question on every adapter it wraps; nothing for a user to act on.
@@ -27,10 +28,8 @@ warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprec
 RUN_FILE = "run.json"
 ADAPTER_DIR = "adapter"
 CHECKPOINTS_DIR = "checkpoints"
-FRAMEWORK_CSS = "semantic-css-framework.css"
 METRICS_FILE = "metrics.json"
 LOSS_PNG = "loss.png"
-CLASS_SELECTOR = re.compile(r"\.([A-Za-z_][\w-]*)")
 
 
 def resolve_base_model(name_or_path: str) -> Path:
@@ -45,19 +44,8 @@ def resolve_base_model(name_or_path: str) -> Path:
 
 
 def framework_classes(css: str) -> set[str]:
-    """Every class name a framework stylesheet defines (`.name {…}`, `.name::before {…}`, and the same inside
-    `@media` blocks: the per-width classes)."""
-    import tinycss2
-
-    names: set[str] = set()
-    rules = tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)
-    while rules:
-        rule = rules.pop()
-        if rule.type == "qualified-rule":
-            names.update(CLASS_SELECTOR.findall(tinycss2.serialize(rule.prelude)))
-        elif rule.type == "at-rule" and rule.lower_at_keyword == "media" and rule.content is not None:
-            rules += tinycss2.parse_rule_list(rule.content, skip_comments=True, skip_whitespace=True)
-    return names
+    """Every class name a framework stylesheet defines, per-width (@media) classes included."""
+    return set(class_names(css))
 
 
 @dataclass
@@ -128,3 +116,10 @@ def export_model(folder: Path, target: Path) -> Path:
     if run.css_path.is_file():
         shutil.copyfile(run.css_path, target / FRAMEWORK_CSS)
     return target
+
+
+def prepare_base_model(name: str) -> Path:
+    """Convert a known base model once into the cache (`tinyweb model prepare`); its folder."""
+    if name not in BASE_MODELS:
+        raise UsageError(f"unknown base model {name!r}: known are {', '.join(BASE_MODELS)}")
+    return resolve_base_model(name)

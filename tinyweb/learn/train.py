@@ -15,7 +15,7 @@ import json
 import math
 import shutil
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -34,27 +34,35 @@ from tinyweb.learn.runs import (
 FIXED_ON_RESUME = ("base_model", "dataset", "max_length", "lora_r", "lora_alpha", "packing", "batch_size", "grad_accum")
 
 
+def _flag(default: Any, help: str, **more: Any) -> Any:
+    return field(default=default, metadata={"help": help, **more})
+
+
 @dataclass
 class TrainConfig:
-    dataset: str  # OUT/dataset, written by `tinyweb prompts`
-    output: str  # runs/NAME
-    base_model: str = "smollm2-135m"  # a name in tinyweb.models.BASE_MODELS or a local model folder
-    max_steps: int = -1  # -1: as many as `epochs` take
-    epochs: float = 3.0
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    max_length: int = 2048
-    lr: float = 2e-4
-    batch_size: int = 1
-    grad_accum: int = 4
-    packing: bool = True
-    pad_to_max_length: bool = False  # without packing: pad every sequence to max_length (the naive baseline)
+    output: str = field(metadata={"help": "The run folder, runs/NAME."})
+    dataset: str = _flag("tinyweb-build/dataset", "The prompt dataset (OUT/dataset from `tinyweb prompts`).")
+    base_model: str = _flag("smollm2-135m", "smollm2-135m (tinyweb.models.BASE_MODELS) or a model folder.")
+    max_steps: int = _flag(-1, "Optimizer steps (-1: as many as --epochs take).")
+    epochs: float = _flag(3.0, "Passes over the training pages (unless --max-steps).")
+    lora_r: int = _flag(16, "LoRA rank.")
+    lora_alpha: int = _flag(32, "LoRA alpha.")
+    lora_dropout: float = _flag(0.05, "LoRA dropout.")
+    max_length: int = _flag(2048, "Tokens per sequence (pages are never cut: longer ones are left out).")
+    lr: float = _flag(2e-4, "Learning rate.")
+    batch_size: int = _flag(1, "Sequences per device per step.")
+    grad_accum: int = _flag(4, "Gradient accumulation steps.")
+    packing: bool = _flag(
+        True, "Pack pages into sequences (they never attend to each other).", flag="--packing/--no-packing"
+    )
+    pad_to_max_length: bool = _flag(
+        False, "With --no-packing: pad every sequence to --max-length (the naive baseline)."
+    )
     warmup_ratio: float = 0.05
-    eval_steps: int = 0  # 0: about four evaluations over the run
-    save_steps: int = 50
+    eval_steps: int = _flag(0, "Validate every N steps (0: four times).")
+    save_steps: int = _flag(50, "Checkpoint every N steps.")
     logging_steps: int = 1
-    seed: int = 0
+    seed: int = _flag(0, "Seed of LoRA's initialisation and the data order.")
 
     def check(self) -> None:
         for name in ("lora_r", "lora_alpha", "max_length", "batch_size", "grad_accum", "save_steps", "logging_steps"):
@@ -155,38 +163,77 @@ def _make_trainer_class() -> Any:
 
 
 def train(config: TrainConfig, resume: bool = False) -> dict[str, Any]:
-    """Train (or resume) the run; returns the summary also written to runs/NAME/metrics.json."""
-    import torch
-    from datasets import Dataset
-    from peft import LoraConfig, get_peft_model
-    from transformers import TrainingArguments
+    """Train (or resume) the run; returns the summary also written to runs/NAME/metrics.json (`main_process`
+    says whether this process is the one that reports, under `accelerate launch`)."""
+    from accelerate import PartialState
 
-    from tinyweb.learn.data import PackedCollator, PaddedCollator, packed_rows, single_rows, tokenize
     from tinyweb.models import load_causal_lm
 
     config.check()
     data = _load_dataset(Path(config.dataset))
-    from accelerate import PartialState
-
     state = PartialState(cpu=_device()[0] == "cpu")  # as the Trainer will: gloo between CPU processes
     folder, meta = _start_run(config, resume, state)
     model, tokenizer = load_causal_lm(meta["base_model_folder"])
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
+    sets = _training_sets(config, data, tokenizer)
+    model = _with_lora(model, config)
+    trainer = _trainer(config, meta, folder, model, sets, state, resume)
+    summary = _fit(trainer, config, folder, resume) | {
+        "train_pages": sets.train_pages,
+        "validation_pages": sets.validation_pages,
+        "left_out_too_long": sets.left_out,
+        "sequences": len(sets.train),
+        "packing": config.packing,
+        "processes": state.num_processes,
+        "main_process": trainer.is_world_process_zero(),
+    }
+    summary["log"] = list(trainer.state.log_history)
+    if summary["main_process"]:
+        _save(folder, meta, model, tokenizer, summary)
+    return summary
+
+
+@dataclass
+class TrainingSets:
+    train: Any  # a datasets.Dataset of packed or single rows
+    validation: Any  # or None without validation pages
+    collator: Any
+    train_pages: int
+    validation_pages: int
+    left_out: dict[str, int]  # pages longer than max_length, per split
+
+
+def _training_sets(config: TrainConfig, data: Any, tokenizer: Any) -> TrainingSets:
+    """Tokenised pages (loss on the page only) as packed sequences or single padded rows."""
+    from datasets import Dataset
+
+    from tinyweb.learn.data import PackedCollator, PaddedCollator, packed_rows, single_rows, tokenize
+
     train_examples, train_too_long = tokenize(list(data["train"]), tokenizer, config.max_length)
     val_rows = list(data["validation"]) if "validation" in data else []
     val_examples, val_too_long = tokenize(val_rows, tokenizer, config.max_length)
     if not train_examples:
         raise UsageError(f"every training page is longer than --max-length {config.max_length} tokens")
-
     if config.packing:
-        train_set = Dataset.from_list(packed_rows(train_examples, config.max_length))
-        val_set = Dataset.from_list(packed_rows(val_examples, config.max_length)) if val_examples else None
+        rows: Any = lambda examples: packed_rows(examples, config.max_length)  # noqa: E731
         collator: Any = PackedCollator(tokenizer.pad_token_id)
     else:
-        train_set = Dataset.from_list(single_rows(train_examples))
-        val_set = Dataset.from_list(single_rows(val_examples)) if val_examples else None
+        rows = single_rows
         collator = PaddedCollator(tokenizer.pad_token_id, config.max_length if config.pad_to_max_length else None)
+    return TrainingSets(
+        train=Dataset.from_list(rows(train_examples)),
+        validation=Dataset.from_list(rows(val_examples)) if val_examples else None,
+        collator=collator,
+        train_pages=len(train_examples),
+        validation_pages=len(val_examples),
+        left_out={"train": train_too_long, "validation": val_too_long},
+    )
+
+
+def _with_lora(model: Any, config: TrainConfig) -> Any:
+    import torch
+    from peft import LoraConfig, get_peft_model
 
     torch.manual_seed(config.seed)
     lora = LoraConfig(
@@ -196,11 +243,18 @@ def train(config: TrainConfig, resume: bool = False) -> dict[str, Any]:
         lora_dropout=config.lora_dropout,
         target_modules="all-linear",
     )
-    model = get_peft_model(model, lora)
-    steps_per_epoch = math.ceil(len(train_set) / (config.batch_size * config.grad_accum * state.num_processes))
+    return get_peft_model(model, lora)
+
+
+def _trainer(
+    config: TrainConfig, meta: dict[str, Any], folder: Path, model: Any, sets: TrainingSets, state: Any, resume: bool
+) -> Any:
+    """transformers' Trainer for the run: cosine schedule, validation, checkpoints, the run's precision."""
+    from transformers import TrainingArguments
+
+    steps_per_epoch = math.ceil(len(sets.train) / (config.batch_size * config.grad_accum * state.num_processes))
     total_steps = config.max_steps if config.max_steps > 0 else math.ceil(steps_per_epoch * config.epochs)
-    eval_steps = config.eval_steps or max(1, total_steps // 4)
-    device, bf16 = meta["device"], meta["dtype"] == "bfloat16"
+    validating = sets.validation is not None
     args = TrainingArguments(
         output_dir=str(folder / CHECKPOINTS_DIR),
         per_device_train_batch_size=config.batch_size,
@@ -212,16 +266,16 @@ def train(config: TrainConfig, resume: bool = False) -> dict[str, Any]:
         lr_scheduler_type="cosine",
         warmup_steps=math.ceil(total_steps * config.warmup_ratio),
         logging_steps=config.logging_steps,
-        eval_strategy="steps" if val_set is not None else "no",
-        eval_steps=eval_steps,
-        eval_on_start=val_set is not None and not resume,  # the base model's validation loss: step 0 of the plot
+        eval_strategy="steps" if validating else "no",
+        eval_steps=config.eval_steps or max(1, total_steps // 4),
+        eval_on_start=validating and not resume,  # the base model's validation loss: step 0 of the plot
         save_strategy="steps",
         save_steps=config.save_steps,
         save_total_limit=2,
         seed=config.seed,
         data_seed=config.seed,
-        bf16=bf16,
-        use_cpu=device == "cpu",
+        bf16=meta["dtype"] == "bfloat16",
+        use_cpu=meta["device"] == "cpu",
         report_to=[],
         remove_unused_columns=False,
         train_sampling_strategy="random" if config.packing else "group_by_length",
@@ -229,9 +283,16 @@ def train(config: TrainConfig, resume: bool = False) -> dict[str, Any]:
         dataloader_num_workers=0,
         save_only_model=False,
     )
-    trainer = _make_trainer_class()(
-        model=model, args=args, train_dataset=train_set, eval_dataset=val_set, data_collator=collator
+    trainer_class = _make_trainer_class()
+    return trainer_class(
+        model=model, args=args, train_dataset=sets.train, eval_dataset=sets.validation, data_collator=sets.collator
     )
+
+
+def _fit(trainer: Any, config: TrainConfig, folder: Path, resume: bool) -> dict[str, Any]:
+    """Run the Trainer (from the latest checkpoint when resuming), then validate once more; the figures."""
+    import torch
+
     checkpoint = None
     if resume:
         from transformers.trainer_utils import get_last_checkpoint
@@ -242,33 +303,28 @@ def train(config: TrainConfig, resume: bool = False) -> dict[str, Any]:
     start = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=checkpoint)
     seconds = time.perf_counter() - start
-    final_eval = trainer.evaluate() if val_set is not None else {}
+    final_eval = trainer.evaluate() if trainer.eval_dataset is not None else {}
     tokens = int(trainer.accelerator.reduce(torch.tensor(trainer.real_tokens_seen), reduction="sum"))
-    summary = {
+    return {
         "steps": trainer.state.global_step,
         "epochs": round(trainer.state.epoch or 0, 3),
         "train_loss": result.training_loss,
         "eval_loss": final_eval.get("eval_loss"),
-        "train_pages": len(train_examples),
-        "validation_pages": len(val_examples),
-        "left_out_too_long": {"train": train_too_long, "validation": val_too_long},
-        "sequences": len(train_set),
-        "packing": config.packing,
-        "processes": state.num_processes,
         "seconds": round(seconds, 2),
         "non_padding_tokens": tokens,
         "tokens_per_second": round(tokens / seconds, 1) if seconds else None,
-        "log": [entry for entry in trainer.state.log_history],
     }
-    if trainer.is_world_process_zero():
-        model.save_pretrained(str(folder / ADAPTER_DIR))
-        tokenizer.save_pretrained(str(folder / ADAPTER_DIR))
-        _write_json(folder / METRICS_FILE, summary)
-        meta["status"] = "finished"
-        meta["steps"] = summary["steps"]
-        _write_json(folder / RUN_FILE, meta)
-        plot_losses(summary["log"], folder / LOSS_PNG)
-    return summary
+
+
+def _save(folder: Path, meta: dict[str, Any], model: Any, tokenizer: Any, summary: dict[str, Any]) -> None:
+    """The adapter, the tokenizer, metrics.json, the finished run.json and the loss plot."""
+    model.save_pretrained(str(folder / ADAPTER_DIR))
+    tokenizer.save_pretrained(str(folder / ADAPTER_DIR))
+    _write_json(folder / METRICS_FILE, summary)
+    meta["status"] = "finished"
+    meta["steps"] = summary["steps"]
+    _write_json(folder / RUN_FILE, meta)
+    plot_losses(summary["log"], folder / LOSS_PNG)
 
 
 def plot_losses(log: list[dict[str, Any]], path: Path) -> None:

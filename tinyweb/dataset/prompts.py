@@ -11,7 +11,7 @@ OUT/dataset-stats.png    token lengths and pages per topic
 (its <link> to the framework included; the framework stays outside, shared), `text` their concatenation. A page
 whose text is longer than `max_tokens` SmolLM2 tokens (room kept for the end-of-text token training appends) is
 left out, never truncated; with `fit`, it is condensed into a complete shorter document instead
-(tinyweb.build.fit), and a label the extractive labeller wrote is written again for what the condensed page
+(tinyweb.dataset.fit), and a label the extractive labeller wrote is written again for what the condensed page
 shows. The split is stratified by topic and deterministic: within each topic of at least
 three pages, the share of pages with the lowest SHA-256 of their id goes to validation (at least one), so a
 page's split depends on its id and its topic's pages, never on their order or the run.
@@ -24,17 +24,15 @@ import json
 import shutil
 import statistics
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tinyweb.build.parallel import quiet_datasets
+from tinyweb.dataset.format import CODE_MARK, TITLE_MARK, prompt_text
+from tinyweb.errors import UsageError
+from tinyweb.layout import DATASET_DIR, FINAL_DATASET, STATS_PNG
+from tinyweb.parallel import quiet_datasets
 
-TITLE_MARK = "[TINY-WEB-DEV-TITLE]"
-CODE_MARK = "[TINY-WEB-DEV-CODE]"
-FINAL_DATASET = "final-dataset.json"
-DATASET_DIR = "dataset"
-STATS_PNG = "dataset-stats.png"
 SPLITS = ("train", "validation")
 COLUMNS = ("id", "url", "topic", "label", "label_source", "prompt", "completion", "text", "n_tokens")
 MIN_TOPIC_FOR_VALIDATION = 3  # a topic with fewer pages keeps them all for training
@@ -42,20 +40,25 @@ MIN_TOPIC_FOR_VALIDATION = 3  # a topic with fewer pages keeps them all for trai
 
 @dataclass
 class PromptOptions:
-    max_tokens: int = 2048  # the training length; 0: no limit
-    validation_share: float = 0.1
-    fit: bool = False  # condense pages over max_tokens into complete shorter documents instead of leaving them out
+    max_tokens: int = field(
+        default=2048,
+        metadata={"help": "Leave out (or with --fit condense) pages over this many SmolLM2 tokens (0: no limit)."},
+    )
+    validation_share: float = field(default=0.1, metadata={"help": "Share of each topic's pages kept for validation."})
+    fit: bool = field(
+        default=False,
+        metadata={
+            "help": "Condense pages longer than --max-tokens into complete shorter documents instead of leaving "
+            "them out.",
+            "flag": "--fit/--no-fit",
+        },
+    )
 
-
-def prompt_text(label: str) -> str:
-    """The request part of a training text: everything the model is given before it writes the page."""
-    label = " ".join(label.split())
-    return f"{TITLE_MARK}\n\n{label}\n\n{CODE_MARK}\n\n"
-
-
-def seed_format(label: str, html: str) -> str:
-    """One string of final-dataset.json: the prototype's format."""
-    return prompt_text(label) + html
+    def __post_init__(self) -> None:
+        if self.max_tokens < 0:
+            raise UsageError("--max-tokens must be 0 (no limit) or more")
+        if not 0 <= self.validation_share < 1:
+            raise UsageError("--validation-share must be at least 0 and below 1")
 
 
 def split_of(rows: list[dict[str, Any]], share: float) -> dict[str, str]:
@@ -80,16 +83,19 @@ def split_of(rows: list[dict[str, Any]], share: float) -> dict[str, str]:
 
 
 def rows_for(
-    pages: list[dict[str, Any]], labels: dict[str, dict[str, Any]], page_topic: dict[str, str], pages_dir: Path
-) -> list[dict[str, Any]]:
-    """One dataset row per labelled, converted page (n_tokens not yet counted)."""
-    rows = []
+    pages: list[dict[str, Any]],
+    labels: dict[str, dict[str, Any]],
+    page_topic: dict[str, str],
+    semantic: dict[str, str],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One dataset row per labelled page (n_tokens not yet counted), and the pages skipped for want of a label."""
+    rows, unlabelled = [], []
     for page in pages:
-        path = pages_dir / f"{page['id']}.html"
         entry = labels.get(page["id"])
-        if entry is None or not path.is_file():
+        if entry is None:
+            unlabelled.append({"id": page["id"], "url": page["url"]})
             continue
-        html = path.read_text(encoding="utf-8")
+        html = semantic[page["id"]]
         prompt = prompt_text(entry["label"])
         rows.append(
             {
@@ -105,16 +111,16 @@ def rows_for(
                 "captured_at": page["captured_at"],
             }
         )
-    return rows
+    return rows, unlabelled
 
 
 def relabel(page: dict[str, Any], document: str, topic: str, keywords: list[str]) -> str | None:
     """The extractive label of `document`, a condensed version of the cleaned `page`; None if it has none."""
     from lxml import html as lxml_html
 
-    from tinyweb.build.labelers import LabelInput
-    from tinyweb.build.labelers.extractive import ExtractiveLabeler
-    from tinyweb.build.labels import outline
+    from tinyweb.dataset.labelers import LabelInput
+    from tinyweb.dataset.labelers.extractive import ExtractiveLabeler
+    from tinyweb.dataset.outline import outline
 
     body = lxml_html.document_fromstring(document).find("body")
     if body is None:
@@ -138,7 +144,7 @@ def relabel(page: dict[str, Any], document: str, topic: str, keywords: list[str]
 
 def fit_row(row: dict[str, Any], page: dict[str, Any], limit: int, keywords: list[str]) -> dict[str, Any] | None:
     """`row` condensed so that its text and the end-of-text token fit in `limit` tokens, or None."""
-    from tinyweb.build.fit import fit_page
+    from tinyweb.dataset.fit import fit_page
     from tinyweb.models import count_tokens
 
     label = row["label"]
@@ -162,20 +168,20 @@ def prompts(
     pages: list[dict[str, Any]],
     labels: dict[str, dict[str, Any]],
     page_topic: dict[str, str],
+    semantic: dict[str, str],
     out: Path,
     options: PromptOptions,
     keywords: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
-    """Write final-dataset.json, dataset/ and dataset-stats.png; return the report section."""
+    """The prompts stage's entry point: the cleaned pages, their labels, topics and semantic HTML (by id) in;
+    final-dataset.json, dataset/ and dataset-stats.png written to `out`; the report section returned."""
     from datasets import Dataset, DatasetDict, Features, Value
 
-    from tinyweb.build.pipeline import PAGES_DIR
-    from tinyweb.errors import UsageError
     from tinyweb.models import count_tokens
 
-    rows = rows_for(pages, labels, page_topic, out / PAGES_DIR)
+    rows, unlabelled = rows_for(pages, labels, page_topic, semantic)
     if not rows:
-        raise UsageError(f"no labelled page in {out / PAGES_DIR}: run `tinyweb convert` and `tinyweb label` first")
+        raise UsageError("no page has a label: run `tinyweb label` (or `tinyweb build`) first")
     for row, n in zip(rows, count_tokens([r["text"] for r in rows]), strict=True):
         row["n_tokens"] = n
     limit = options.max_tokens
@@ -218,7 +224,10 @@ def prompts(
         (tmp / "parquet").mkdir()
         for split in SPLITS:
             data[split].to_parquet(str(tmp / "parquet" / f"{split}.parquet"))
-    section = _section(kept, too_long, splits, options, fitted)
+    section = _section(kept, too_long, splits, options, fitted) | {
+        "unlabelled": len(unlabelled),
+        "unlabelled_pages": unlabelled,
+    }
     (tmp / "README.md").write_text(dataset_card(kept, splits, section), encoding="utf-8")
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tinyweb.build.labelers import LabelFailure, LabelInput, Progress, page_brief, tidy_label
+from tinyweb.dataset.labelers.base import LabelFailure, LabelInput, Progress, page_brief, tidy_label
 from tinyweb.errors import UsageError
 
 DEFAULT_MODEL = "smollm2-135m"
@@ -38,7 +38,7 @@ _SENTENCE_END = re.compile(r"(?<=[^\s.])[.!?](?:\s|$)")
 
 def lead(page: LabelInput) -> str:
     """The start of the answer, written for the model: the kind of page the rules see ("A sign-in page for")."""
-    from tinyweb.build.labelers.extractive import kind
+    from tinyweb.dataset.labelers.extractive import kind
 
     what = kind(page)
     article = "An" if what[:1].lower() in "aeiou" else "A"
@@ -75,7 +75,7 @@ class LocalLabeler:
 
     def _fingerprint(self) -> str:
         """A short hash of what decides the answers: prompts, decoding, the rules that start them, the weights."""
-        from tinyweb.build.labelers.extractive import VERSION as KIND_RULES
+        from tinyweb.dataset.labelers.extractive import VERSION as KIND_RULES
 
         parts = [SYSTEM_PROMPT, INSTRUCTION, KIND_RULES, str(CONNECTOR), str(TEXT_CHARS)]
         parts += [str(REPETITION_PENALTY), str(STOP_STRINGS), str(self.max_new_tokens)]

@@ -1,30 +1,29 @@
-"""`tinyweb verify OUT`: does each semantic page render what its snapshot rendered?
+"""Verify: does each semantic page render what its snapshot rendered?
 
 Both documents are opened in headless Chromium at each viewport the snapshot was captured at (a responsive
 snapshot holds several; the narrower ones are its @media rules) and from the snapshot's own origin
 (fulfilled by a route, so fonts and images load as they did for the snapshot), then compared as
 tinyweb.fidelity defines it: the share of equal pixels over the larger full-page screenshot, and the share
 of elements whose computed style is equal. Elements are matched in document order, skipping subtrees that
-do not render (the clean stage removed those from the semantic page). Side-by-side PNGs of the worst pages
-are written to OUT/verify/. The report gives the figures per width; the top-level ones are the widest's.
+do not render (the clean stage removed those from the semantic page). The worst pages come back with a
+side-by-side PNG each. The summary gives the figures per width; the top-level ones are the widest's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
 from playwright.async_api import Page
 
-from tinyweb.build import report
-from tinyweb.build.pipeline import FRAMEWORK_CSS, PAGES_DIR, _need, load_pages
+from tinyweb import report
 from tinyweb.capture.browser import Browser, BrowserOptions, settle
 from tinyweb.capture.script import capture_script
 from tinyweb.fidelity import STYLE_TABLE_JS, compare_styles, decode_png, diff_image, pixel_share, screenshot
+from tinyweb.layout import FRAMEWORK_CSS, PAGES_DIR
 from tinyweb.snapshot import Viewport
 
 PREFIX = "/__tinyweb_verify__/"
@@ -93,7 +92,7 @@ async def check_width(
     renders = []
     for files in (
         {"snapshot.html": (page_record["source_html"], html_type)},
-        {"pages/page.html": (semantic, html_type), FRAMEWORK_CSS: (css, "text/css; charset=utf-8")},
+        {f"{PAGES_DIR}/page.html": (semantic, html_type), FRAMEWORK_CSS: (css, "text/css; charset=utf-8")},
     ):
         tab = await browser.new_page()
         try:
@@ -127,26 +126,25 @@ def select(pages: list[dict[str, Any]], sample: int | None) -> list[dict[str, An
     return [pages[int(i * step)] for i in range(sample)]
 
 
-async def verify_pages(out: Path, pages: list[dict[str, Any]], progress: Any = None) -> list[PageCheck]:
-    css = _need(out / FRAMEWORK_CSS, "framework").read_text(encoding="utf-8")
+@dataclass
+class VerifyOptions:
+    sample: int | None = field(
+        default=None, metadata={"help": "Check an even spread of this many pages (default: all)."}
+    )
+
+
+async def verify_pages(
+    pages: list[dict[str, Any]], semantic: dict[str, str], css: str, progress: Any = None
+) -> list[tuple[PageCheck, bytes]]:
+    """Every check with its side-by-side PNG, in one Chromium."""
     shots: list[tuple[PageCheck, bytes]] = []
     async with Browser(BrowserOptions()) as browser:
         for record in pages:
-            semantic = _need(out / PAGES_DIR / f"{record['id']}.html", "convert").read_text(encoding="utf-8")
-            for shot in await check_page(browser, record, semantic, css):
+            for shot in await check_page(browser, record, semantic[record["id"]], css):
                 shots.append(shot)
                 if progress:
                     progress(shot[0])
-    folder = out / "verify"
-    folder.mkdir(exist_ok=True)
-    for old in folder.glob("*.png"):
-        old.unlink()
-    worst = sorted(shots, key=lambda s: (s[0].pixel_share, s[0].style_share, s[0].id))[:WORST_PNGS]
-    for check, png in worst:
-        path = folder / f"{check.id}-{check.viewport}.png"
-        path.write_bytes(png)
-        check.png = str(path.relative_to(out))
-    return [check for check, _ in shots]
+    return shots
 
 
 def _figures(checks: list[PageCheck]) -> dict[str, Any]:
@@ -162,20 +160,26 @@ def _figures(checks: list[PageCheck]) -> dict[str, Any]:
     }
 
 
-def verify(out: Path, sample: int | None = None, progress: Any = None) -> dict[str, Any]:
-    """The verify entry point: checks, then a `verify` section in OUT/report.json."""
-    pages = select(load_pages(out), sample)
-    checks = asyncio.run(verify_pages(out, pages, progress))
+def verify(
+    pages: list[dict[str, Any]], semantic: dict[str, str], css: str, progress: Any = None
+) -> tuple[list[PageCheck], list[tuple[PageCheck, bytes]]]:
+    """The verify stage's entry point: cleaned pages (with their snapshots), their semantic HTML by id and the
+    framework's CSS in; every check, and the WORST_PNGS worst with their side-by-side PNGs, out."""
+    shots = asyncio.run(verify_pages(pages, semantic, css, progress))
+    worst = sorted(shots, key=lambda s: (s[0].pixel_share, s[0].style_share, s[0].id))[:WORST_PNGS]
+    return [check for check, _ in shots], worst
+
+
+def summarize(pages: int, checks: list[PageCheck]) -> dict[str, Any]:
+    """Figures per width (widest first), the widest's at the top, the worst pages' PNGs and every check."""
     by_width: dict[str, list[PageCheck]] = {}
     for check in sorted(checks, key=lambda c: -int(c.viewport.split("x")[0])):
         by_width.setdefault(check.viewport, []).append(check)
     widths = {vp: _figures(group) for vp, group in by_width.items()}
-    section = {
-        "pages": len(pages),
+    return {
+        "pages": pages,
         **(next(iter(widths.values())) if widths else _figures([])),  # the widest width's
         "widths": widths,
         "worst": [c.png for c in sorted(checks, key=lambda c: c.pixel_share) if c.png],
         "checks": [asdict(c) for c in checks],
     }
-    report.write_section(out, "verify", section)
-    return section

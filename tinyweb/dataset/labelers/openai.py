@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
-from tinyweb.build.labelers import SYSTEM_PROMPT, LabelFailure, LabelInput, Progress, page_brief, tidy_label
+from tinyweb.dataset.labelers.base import SYSTEM_PROMPT, LabelFailure, LabelInput, Progress, page_brief, tidy_label
 from tinyweb.errors import UsageError
 
 ENDPOINT_PATH = "/chat/completions"

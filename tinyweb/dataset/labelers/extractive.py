@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from tinyweb.build.labelers import MAX_LABEL_WORDS, LabelFailure, LabelInput, Progress, is_boilerplate
+from tinyweb.dataset.labelers.base import MAX_LABEL_WORDS, LabelFailure, LabelInput, Progress, is_boilerplate
 
 VERSION = "extractive/5"
 

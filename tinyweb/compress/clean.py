@@ -4,7 +4,7 @@ Per snapshot (in parallel, `datasets.map` over Arrow shards):
 - parse the document with lxml; a page that does not parse, or whose CSS does not, is dropped with its reason;
 - drop subtrees that do not render (`display:none` at every captured width) and their pseudo-element and
   @media rules;
-- normalise every style attribute, pseudo-element rule and per-width @media rule (tinyweb.build.css; the
+- normalise every style attribute, pseudo-element rule and per-width @media rule (tinyweb.compress.css; the
   @media declarations keep their longhands, since a folded shorthand would reset more than the capture saw),
   keep @font-face rules;
 - write links to the page's own site relative to the page (the capture resolved every URL): `#top`, not
@@ -25,7 +25,8 @@ from typing import Any
 import tinycss2
 from lxml import etree, html
 
-from tinyweb.build.css import (
+from tinyweb.capture.responsive import MEDIA_STYLE_ATTR, REVERT, media_rules, query_breakpoint
+from tinyweb.compress.css import (
     CSSError,
     canonical,
     fold_shorthands,
@@ -34,11 +35,11 @@ from tinyweb.build.css import (
     parse_declarations,
     style_text,
 )
-from tinyweb.capture.responsive import MEDIA_STYLE_ATTR, REVERT, media_rules, query_breakpoint
+from tinyweb.compress.styles import PSEUDO_RULE, page_doctype
+from tinyweb.errors import UsageError
 from tinyweb.snapshot import Snapshot
 from tinyweb.urls import relative_link
 
-PSEUDO_RULE = re.compile(r'^\[data-tw="([0-9a-z]+)"\](::?[a-z-]+)$')
 HEADING_TAGS = ("h1", "h2", "h3")
 MIN_TEXT_CHARS = 1
 # Where a page names another page rather than something it loads: written relative to the page.
@@ -47,8 +48,15 @@ LINK_ATTRIBUTES = (("a", "href"), ("area", "href"), ("form", "action"))
 
 @dataclass
 class CleanOptions:
-    max_tokens: int = 2048  # 0: no limit
-    num_proc: int | None = None  # None: every core
+    max_tokens: int = field(
+        default=2048,
+        metadata={"help": "Drop pages that cannot fit in this many SmolLM2 tokens (0: no limit); the training length."},
+    )
+    num_proc: int | None = field(default=None, metadata={"help": "Processes (default: every core).", "flag": "--jobs"})
+
+    def __post_init__(self) -> None:
+        if self.max_tokens < 0:
+            raise UsageError("--max-tokens must be 0 (no limit) or more")
 
 
 @dataclass
@@ -196,15 +204,6 @@ def _hidden_everywhere(style: tuple, key: str | None, media: Media) -> bool:
         if value is not None and value != "none":
             return False
     return True
-
-
-def page_doctype(document: str, root: html.HtmlElement) -> str | None:
-    """The document's own doctype, kept as captured: it sets the rendering mode (none, or a legacy one without
-    its system identifier, means quirks mode), and `<!DOCTYPE html>` on a quirks page changes its layout.
-    None when the document has none (lxml would otherwise invent one)."""
-    if not re.match(r"\s*<!doctype", document, re.IGNORECASE):
-        return None
-    return root.getroottree().docinfo.doctype or None
 
 
 def _skeleton(root: html.HtmlElement, doctype: str | None) -> str:
@@ -384,7 +383,7 @@ def clean(snapshots: list[Snapshot], options: CleanOptions) -> CleanResult:
     import functools
     import json
 
-    from tinyweb.build.parallel import parallel_map
+    from tinyweb.parallel import parallel_map
 
     items = [snap.model_dump_json() for snap in sorted(snapshots, key=lambda s: s.id or "")]
     results = parallel_map(

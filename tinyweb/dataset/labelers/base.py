@@ -1,13 +1,5 @@
-"""Labellers: each turns a page into the request a person would type to get it ("A landing page for …").
-
-A labeller is an object with a `name`, a `version` (a stored label is reused only while the labeller that wrote
-it has the same version, so changing a prompt or a model relabels) and `label(pages, progress)`, which returns
-one result per page: the label, or a `LabelFailure` that the label stage answers with the extractive label.
-
-- `extractive` (default): rules over the page's description, headings, title, outline and topic keywords.
-- `local`: SmolLM2-135M-Instruct, offline, prompted with the page's text and outline.
-- `openai`: any OpenAI-compatible `/v1/chat/completions` endpoint.
-"""
+"""What every labeller shares: the page as a labeller sees it (LabelInput), a failure (LabelFailure), the
+Labeler protocol, and the checks and prompt text of the model-backed labellers."""
 
 from __future__ import annotations
 
@@ -16,15 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from tinyweb.errors import UsageError
-
 MAX_LABEL_WORDS = 40
-LABELERS = ("extractive", "local", "openai")
 
 
 @dataclass
 class LabelInput:
-    """What a labeller sees of one page (built by tinyweb.build.labels from OUT/clean and topics.json)."""
+    """What a labeller sees of one page (built by tinyweb.dataset.label from OUT/clean and topics.json)."""
 
     id: str
     url: str
@@ -54,23 +43,6 @@ class Labeler(Protocol):
     version: str
 
     def label(self, pages: list[LabelInput], progress: Progress | None = None) -> list[str | LabelFailure]: ...
-
-
-def make_labeler(name: str, **options: object) -> Labeler:
-    """The labeller called `name`, configured with its options (only those it takes)."""
-    if name == "extractive":
-        from tinyweb.build.labelers.extractive import ExtractiveLabeler
-
-        return ExtractiveLabeler()
-    if name == "local":
-        from tinyweb.build.labelers.local import LocalLabeler
-
-        return LocalLabeler(**options)  # type: ignore[arg-type]
-    if name == "openai":
-        from tinyweb.build.labelers.openai import OpenAILabeler
-
-        return OpenAILabeler(**options)  # type: ignore[arg-type]
-    raise UsageError(f"unknown labeller {name!r}: choose one of {', '.join(LABELERS)}")
 
 
 # Title and template boilerplate: none of it is something a person asking for a page would type.

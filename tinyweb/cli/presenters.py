@@ -1,0 +1,316 @@
+"""Presenters: what the CLI prints. Rich tables of each stage's report, progress bars for long work, and the
+demo's printer. Commands hand results here; nothing here computes a figure.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+# Piped or in CI, rich would assume 80 columns and squeeze the tables.
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
+out = Console(width=None if sys.stdout.isatty() else 120)
+
+
+def bar(name: str, described: bool = False) -> Progress:
+    """A progress bar on stderr: name, bar, done/total, time, and what was just done."""
+    columns = [TextColumn(f"[bold]{name}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    return Progress(*columns, *([TextColumn("{task.description}")] if described else []), console=console)
+
+
+@contextmanager
+def crawl_bar(total: int) -> Iterator[Any]:
+    """A crawl's progress bar; yields the crawler's progress hook (url, outcome, summary)."""
+    with bar("crawl", described=True) as progress:
+        task = progress.add_task("", total=total)
+        last: list[Any] = []
+
+        def hook(url: str, outcome: str, summary: Any) -> None:
+            last[:] = [summary]
+            progress.update(task, completed=summary.visited, description=f"{outcome} {url[-60:]}")
+
+        yield hook
+        if last:  # the crawl may stop short of --max-pages: the bar ends full
+            progress.update(task, total=last[0].visited or 1, completed=last[0].visited)
+
+
+@contextmanager
+def counted_bar(name: str, described: bool = False) -> Iterator[Any]:
+    """A bar whose total comes with the first call: yields `advance(done, total, description="")`."""
+    with bar(name, described) as progress:
+        task = progress.add_task("", total=None)
+
+        def advance(done: int, total: int, description: str = "") -> None:
+            progress.update(task, completed=done, total=total, description=description)
+
+        yield advance
+
+
+@contextmanager
+def stepped_bar(name: str, total: int) -> Iterator[Any]:
+    """A bar of known length: yields `advance(n)`."""
+    with bar(name) as progress:
+        task = progress.add_task("", total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+def stage(name: str) -> None:
+    """A build stage starts."""
+    console.print(f"[bold]{name}[/]")
+
+
+def print_capture(snap: Any, snapshot_id: str, created: bool) -> None:
+    s = snap.stats
+    out.print(
+        f"{'captured' if created else 'already stored'} [bold]{snapshot_id}[/] {snap.url}\n"
+        f"  {s.element_count} elements, {len(snap.html):,} bytes styled (page HTML {s.raw_html_bytes:,}, "
+        f"prototype format {s.seed_format_bytes or 0:,}), {s.capture_ms:.0f} ms in page"
+    )
+
+
+def print_skipped_seed(seeds_file: Path, bad: Any) -> None:
+    console.print(f"[yellow]skipped seed[/] {seeds_file}:{bad.line_no}: {bad.line!r} ({bad.reason})")
+
+
+def print_snapshots(snapshots: list[Any], store_path: Path) -> None:
+    """The captured pages, one row each (the demo's)."""
+    table = Table(title="captured pages (bytes)", show_header=True)
+    table.add_column("id", no_wrap=True)
+    table.add_column("title", no_wrap=True, max_width=30, overflow="ellipsis")
+    for column in ("elements", "page", "snapshot", "prototype", "in page"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for snap in snapshots:
+        s = snap.stats
+        table.add_row(
+            snap.id[:8],
+            snap.title,
+            str(s.element_count),
+            f"{s.raw_html_bytes:,}",
+            f"{len(snap.html.encode()):,}",
+            f"{s.seed_format_bytes or 0:,}",
+            f"{s.capture_ms:.0f} ms",
+        )
+    out.print(table)
+    out.print(f"{len(snapshots)} snapshots in {store_path}")
+
+
+def print_generated(report: dict[str, Any]) -> None:
+    state = "a complete document" if report["complete"] else "[yellow]no closing </html>[/] (raise --max-new-tokens)"
+    out.print(f"{report['output']}: {state}, {report['new_tokens']} tokens in {report['seconds']:.1f} s")
+    if report["unknown_classes"]:
+        unknown = ", ".join(report["unknown_classes"][:10])
+        out.print(f"classes the framework lacks ({len(report['unknown_classes'])}): {escape(unknown)}")
+    if report["screenshot"]:
+        out.print(f"screenshot: {report['screenshot']}")
+
+
+def print_summary(summary, bad_lines=()) -> None:
+    table = Table(title=f"crawl {summary.crawl_id} in {summary.seconds:.1f} s", show_header=True)
+    table.add_column("outcome")
+    table.add_column("pages", justify="right")
+    table.add_row("captured", str(summary.captured))
+    table.add_row("already stored", str(summary.duplicates))
+    for reason, n in sorted(summary.failed.items()):
+        table.add_row(f"[red]failed: {reason}[/]", str(n))
+    for reason, n in sorted(summary.skipped.items()):
+        table.add_row(f"skipped: {reason}", str(n))
+    if bad_lines:
+        table.add_row("[yellow]bad seed lines[/]", str(len(bad_lines)))
+    out.print(table)
+
+
+def print_build(summary: dict[str, Any], out_dir: Path, footer: bool = False) -> None:
+    """The build's headline figures, one table (with `footer`, where the build's files are)."""
+    table = Table(title=f"build in {out_dir}/", show_header=False)
+    table.add_column("what")
+    table.add_column("figure", justify="right")
+    if "clean" in summary:
+        c = summary["clean"]
+        dropped = ", ".join(f"{k} {v}" for k, v in c["dropped"].items()) or "none"
+        table.add_row("pages kept / snapshots", f"{c['kept']} / {c['snapshots']} (dropped: {dropped})")
+    if "topics" in summary:
+        t = summary["topics"]
+        table.add_row("topics", ", ".join(f"{name} ({n})" for name, n in t["topics"].items()))
+    if "framework" in summary:
+        f = summary["framework"]
+        table.add_row("framework", f"{f['classes']} classes, {f['bytes']:,} bytes, {f['tokens']:,} tokens")
+    if "convert" in summary:
+        t = summary["convert"]["totals"]
+        if t["seed_format_over_semantic"]:
+            table.add_row("prototype format / semantic+framework (tokens)", f"{t['seed_format_over_semantic']:.1f}x")
+        table.add_row("semantic+framework / snapshot (tokens)", f"{t['semantic_over_snapshot']:.3f}")
+        table.add_row("lossless pages", f"{t['lossless_pages']} / {t['pages']}")
+        table.add_row("classes per styled element", f"{t['classes_per_element']:.2f}")
+        table.add_row("elements with a residual inline style", f"{t['residual_element_share'] * 100:.1f}%")
+        r = summary["convert"].get("responsive")
+        if r and r["media_classes"]:
+            table.add_row(
+                "responsive (@media classes)",
+                f"{r['responsive_pages']} / {r['pages']} pages, {r['media_classes']} classes, "
+                f"+{(r['cost'] or 0) * 100:.1f}% tokens",
+            )
+    if "label" in summary:
+        lab = summary["label"]
+        sources = ", ".join(f"{k} {v}" for k, v in lab["by_source"].items())
+        table.add_row("labels", f"{lab['pages']} by {lab['labeler']} ({sources}; reused {lab['reused']})")
+        if lab["fallbacks"]:
+            reasons = ", ".join(f"{k} {v}" for k, v in lab["fallback_reasons"].items())
+            table.add_row("labeller failures → extractive", f"{lab['fallbacks']} ({reasons})")
+        table.add_row(
+            "boilerplate / duplicate labels (title)",
+            f"{lab['boilerplate_rate']:.0%} / {lab['duplicate_rate']:.0%} "
+            f"({lab['title_boilerplate_rate']:.0%} / {lab['title_duplicate_rate']:.0%})",
+        )
+        for name, q in lab.get("quality", {}).items():
+            table.add_row(
+                f"gold set ({q['pages']} pages): {name}",
+                f"similarity {q['similarity']:.3f}, boilerplate {q['boilerplate_rate']:.0%}, "
+                f"duplicates {q['duplicate_rate']:.0%}",
+            )
+    if "prompts" in summary:
+        p = summary["prompts"]
+        splits = ", ".join(f"{k} {v}" for k, v in p["splits"].items())
+        fitted = f"; condensed to fit: {p['fitted']}" if p.get("fit") else ""
+        unlabelled = f"; skipped, no label: {p['unlabelled']}" if p.get("unlabelled") else ""
+        table.add_row(
+            "dataset pages", f"{p['kept']} ({splits}); left out, too long: {p['left_out_too_long']}{fitted}{unlabelled}"
+        )
+        table.add_row("tokens per page (median / max)", f"{p['n_tokens']['median']:,} / {p['n_tokens']['max']:,}")
+    out.print(table)
+    if "label" in summary and summary["label"].get("imported"):
+        imported = summary["label"]["imported"]
+        out.print(f"manual labels: {imported['imported']} imported, {imported['removed']} removed")
+    if "label" in summary and summary["label"].get("exported_to"):
+        out.print(f"{summary['label']['exported']} labels written to {summary['label']['exported_to']}")
+    if footer:
+        out.print(
+            f"report: {out_dir / 'report.json'}, pages: {out_dir / 'pages'}/, "
+            f"dataset: {out_dir / 'final-dataset.json'}, {out_dir / 'dataset'}/, {out_dir / 'dataset-stats.png'}"
+        )
+
+
+class LabelBar:
+    """A progress bar for the labeller, shown once it has pages to label."""
+
+    def __init__(self) -> None:
+        self.bar: Progress | None = None
+        self.task: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            if total == 0:
+                return
+            self.bar = Progress(
+                TextColumn("[bold]label"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("", total=total)
+        self.bar.update(self.task, completed=done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def __enter__(self) -> LabelBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def print_train(summary: dict[str, Any], output: Path) -> None:
+    table = Table(title=f"train {output}/", show_header=False)
+    table.add_column("what")
+    table.add_column("figure", justify="right")
+    table.add_row("steps / epochs", f"{summary['steps']} / {summary['epochs']}")
+    table.add_row("pages (train / validation)", f"{summary['train_pages']} / {summary['validation_pages']}")
+    left_out = summary["left_out_too_long"]
+    if left_out["train"] or left_out["validation"]:
+        table.add_row("left out, longer than --max-length", f"{left_out['train']} / {left_out['validation']}")
+    table.add_row("training loss", f"{summary['train_loss']:.4f}")
+    if summary["eval_loss"] is not None:
+        table.add_row("validation loss", f"{summary['eval_loss']:.4f}")
+    table.add_row("non-padding tokens / s", f"{summary['tokens_per_second']:,}")
+    out.print(table)
+    out.print(f"adapter: {output / 'adapter'}/, loss curve: {output / 'loss.png'}, metrics: {output / 'metrics.json'}")
+
+
+def print_evaluation(report: dict[str, Any], target: Path) -> None:
+    table = Table(title=f"evaluate {report['run']} ({len(report['prompts'])} prompts)")
+    table.add_column("metric")
+    for name in report["summary"]:
+        table.add_column(name, justify="right")
+    rows = [
+        ("complete documents", "complete", "{:.0%}"),
+        ("HTML parse errors per page", "parse_errors", "{:.1f}"),
+        ("… not caused by stopping early", "parse_errors_before_end", "{:.1f}"),
+        ("class names in the framework", "class_validity", "{:.0%}"),
+        ("renders non-blank", "renders_non_blank", "{:.0%}"),
+        ("prompt ↔ page text similarity", "prompt_similarity", "{:.3f}"),
+        ("repeated 4-grams", "repetition_rate", "{:.1%}"),
+    ]
+    for title, key, fmt in rows:
+        values = [report["summary"][name].get(key) for name in report["summary"]]
+        table.add_row(title, *("—" if v is None else fmt.format(v) for v in values))
+    out.print(table)
+    out.print(f"report: {target / 'evaluation.json'}, contact sheet: {target / 'contact-sheet.png'}")
+
+
+def print_verify(section: dict[str, Any], out_dir: Path) -> None:
+    table = Table(title=f"verify {out_dir}/", show_header=False)
+    table.add_column("what")
+    table.add_column("figure", justify="right")
+    table.add_row("pages", str(section["pages"]))
+    for viewport, figures in section["widths"].items():
+        table.add_row(f"at {viewport}: pages checked", str(figures["checked"]))
+        table.add_row(f"at {viewport}: median equal pixels", f"{figures['median_pixel_share'] * 100:.3f}%")
+        table.add_row(f"at {viewport}: pages with >= 99% equal pixels", f"{figures['share_of_pages_at_99'] * 100:.1f}%")
+        table.add_row(f"at {viewport}: median elements, equal style", f"{figures['median_style_share'] * 100:.2f}%")
+    table.add_row("worst pages, side by side", ", ".join(str(out_dir / p) for p in section["worst"][:3]))
+    out.print(table)
+
+
+class DemoPrinter:
+    """The demo's report (tinyweb.demo.DemoReport), printed."""
+
+    def stage(self, text: str) -> None:
+        console.print(text)
+
+    def crawl_progress(self, total: int) -> Any:
+        return crawl_bar(total)
+
+    def crawled(self, summary: Any, snapshots: list[Any], store_path: Path) -> None:
+        print_summary(summary)
+        print_snapshots(snapshots, store_path)
+
+    def built(self, summary: dict[str, Any], out_dir: Path) -> None:
+        print_build(summary, out_dir)
+
+    def verified(self, section: dict[str, Any], out_dir: Path) -> None:
+        print_verify(section, out_dir)
+
+    def trained(self, summary: dict[str, Any], run_dir: Path) -> None:
+        print_train(summary, run_dir)
+
+    def generated(self, report: dict[str, Any]) -> None:
+        print_generated(report)
+
+    def finished(self, out_dir: Path) -> None:
+        out.print(
+            f"framework: {out_dir / 'semantic-css-framework.css'}, pages: {out_dir / 'pages'}/, "
+            f"labels: {out_dir / 'labels.json'}, dataset: {out_dir / 'final-dataset.json'} and "
+            f"{out_dir / 'dataset'}/ ({out_dir / 'dataset-stats.png'}), report: {out_dir / 'report.json'}"
+        )
+
+
+def print_server(url: str, token: str, data_dir: Path) -> None:
+    out.print(f"tinyweb server on [bold]{url}[/] (data: {data_dir})")
+    out.print(f"pairing token: [bold]{token}[/]")

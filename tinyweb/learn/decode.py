@@ -1,0 +1,153 @@
+"""Decoding: a model writes pages for requests, in the training format.
+
+The prompt is exactly the training prompt, `prompt_text(label)` ("[TINY-WEB-DEV-TITLE]\\n\\n{label}\\n\\n
+[TINY-WEB-DEV-CODE]\\n\\n"), tokenized as training does: no chat template and `add_special_tokens=False`.
+SmolLM2's tokenizer adds no BOS token either way (its `bos_token` is <|im_start|>, a chat marker, and plain
+calls leave it out), so the model sees the same ids it was trained on. A page ends at its first "</html>":
+generation stops there (a stop string, checked across token boundaries) or at an end-of-text token.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from tinyweb.dataset.format import prompt_text
+from tinyweb.errors import UsageError
+
+Progress = Callable[[int], None]  # called with the number of pages just generated (or rendered)
+
+STOP_STRING = "</html>"
+_CLOSE = re.compile(r"</html\s*>", re.IGNORECASE)
+
+
+@dataclass
+class GenerateOptions:
+    max_new_tokens: int = field(
+        default=1024, metadata={"help": "The longest page, in tokens (it may stop at </html>)."}
+    )
+    temperature: float = field(default=0.0, metadata={"help": "0: greedy; above: sampling at this temperature."})
+    top_p: float = field(default=0.95, metadata={"help": "Nucleus sampling (temperature > 0)."})
+    seed: int = field(default=0, metadata={"help": "Seed before each sampled batch, so a run is repeatable."})
+    repetition_penalty: float = field(
+        default=1.1,
+        metadata={
+            "help": "On generated tokens only (1.0: none): penalising the prompt would push "
+            "the model away from the request's words."
+        },
+    )
+    batch_size: int = 4  # prompts generated together (left-padded)
+
+    def __post_init__(self) -> None:
+        if self.max_new_tokens < 1 or self.batch_size < 1:
+            raise UsageError("max_new_tokens and batch_size must be at least 1")
+        if self.temperature < 0 or not 0 < self.top_p <= 1 or self.repetition_penalty <= 0:
+            raise UsageError("temperature must be ≥ 0, top_p in (0, 1] and repetition_penalty > 0")
+
+
+@dataclass
+class Generated:
+    label: str
+    raw: str  # the decoded new tokens, special tokens left out
+    html: str  # raw cut after its first </html>; raw as is when the page was never closed
+    complete: bool  # the page was closed with </html>
+    new_tokens: int  # tokens generated, up to the end-of-text token or the end of </html>
+    seconds: float  # this page's share of its batch's wall time (batch time / rows in the batch)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def cut_html(text: str) -> tuple[str, bool]:
+    """The page in generated text: up to and including its first </html>, and whether there was one."""
+    match = _CLOSE.search(text)
+    if match is None:
+        return text, False
+    return text[: match.end()], True
+
+
+def generate_pages(
+    model: Any,
+    tokenizer: Any,
+    labels: list[str],
+    options: GenerateOptions | None = None,
+    progress: Progress | None = None,
+    prefix: str = "",
+) -> list[Generated]:
+    """One page per request, in the labels' order.
+
+    Args:
+        model, tokenizer: a causal LM (a merged or unmerged run, or a base model) and its tokenizer.
+        labels: the requests ("A menu page for a bakery …"); each prompt is `prefix + prompt_text(label)`.
+        options: decoding options. The repetition penalty applies to generated tokens only: penalising the
+            prompt would push the model away from the request's words (and the class names in `prefix`).
+        progress: called with the number of pages after each batch.
+        prefix: text before the training prompt (evaluate gives the base model the framework's class names).
+    """
+    options = options or GenerateOptions()
+    if not labels:
+        return []
+    prompts = [prefix + prompt_text(label) for label in labels]
+    lengths = [len(ids) for ids in tokenizer(prompts, add_special_tokens=False)["input_ids"]]
+    order = sorted(range(len(labels)), key=lambda i: lengths[i])  # similar lengths pad less
+    results: dict[int, Generated] = {}
+    for start in range(0, len(order), options.batch_size):
+        batch = order[start : start + options.batch_size]
+        for i, page in zip(batch, _generate_batch(model, tokenizer, [prompts[i] for i in batch], options), strict=True):
+            raw, new_tokens, seconds = page
+            html, complete = cut_html(raw)
+            results[i] = Generated(labels[i], raw, html, complete, new_tokens, seconds)
+        if progress:
+            progress(len(batch))
+    return [results[i] for i in range(len(labels))]
+
+
+def _end_ids(model: Any, tokenizer: Any) -> list[int]:
+    """Token ids that end a page: the tokenizer's end-of-text token and the model's generation config's."""
+    ids = {tokenizer.eos_token_id}
+    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    ids.update(configured if isinstance(configured, list) else [configured])
+    return sorted(i for i in ids if i is not None)
+
+
+def _generate_batch(model: Any, tokenizer: Any, prompts: list[str], options: GenerateOptions) -> list[tuple]:
+    """(decoded new text, new token count, seconds) per prompt of one left-padded batch."""
+    import torch
+    from transformers import LogitsProcessorList, RepetitionPenaltyLogitsProcessor
+
+    end_ids = _end_ids(model, tokenizer)
+    if tokenizer.pad_token is None:  # a batch needs padding; the end-of-text token is the usual stand-in
+        tokenizer.pad_token = tokenizer.eos_token
+    pad_id = tokenizer.pad_token_id
+    enc = tokenizer(prompts, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False)
+    width = enc["input_ids"].shape[1]
+    processors = LogitsProcessorList()
+    if options.repetition_penalty != 1.0:
+        processors.append(RepetitionPenaltyLogitsProcessor(options.repetition_penalty, prompt_ignore_length=width))
+    sampling: dict[str, Any] = {"do_sample": False}
+    if options.temperature > 0:
+        torch.manual_seed(options.seed)
+        sampling = {"do_sample": True, "temperature": options.temperature, "top_p": options.top_p, "top_k": 0}
+    started = time.perf_counter()
+    with torch.inference_mode():
+        out = model.generate(
+            **enc,
+            max_new_tokens=options.max_new_tokens,
+            logits_processor=processors,
+            eos_token_id=end_ids,
+            pad_token_id=pad_id,
+            stop_strings=[STOP_STRING],
+            tokenizer=tokenizer,
+            **sampling,
+        )
+    seconds = (time.perf_counter() - started) / len(prompts)
+    rows = []
+    for row in out[:, width:].tolist():
+        # After a row stops, generate fills it with padding (SmolLM2's pad token is its end-of-text token).
+        stops = [k for k, token in enumerate(row) if token in end_ids or token == pad_id]
+        n = stops[0] if stops else len(row)
+        rows.append((tokenizer.decode(row[:n], skip_special_tokens=True), n, seconds))
+    return rows

@@ -1,0 +1,60 @@
+"""The requests an evaluation tries: from a file written by hand, or the labels of a dataset's validation split."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tinyweb.errors import UsageError
+
+
+def read_prompts(file: Path) -> list[str]:
+    """Requests from a file: a JSON list of strings, or one request per line (blank lines skipped)."""
+    path = Path(file)
+    if not path.is_file():
+        raise UsageError(f"no prompts file at {path}")
+    text = path.read_text(encoding="utf-8")
+    if text.lstrip().startswith("["):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{path} starts like a JSON list but is not valid JSON: {exc}") from exc
+        if not isinstance(data, list) or not all(isinstance(p, str) for p in data):
+            raise UsageError(f"{path} must be a JSON list of strings")
+        prompts = [" ".join(p.split()) for p in data]
+    else:
+        prompts = [" ".join(line.split()) for line in text.splitlines()]
+    prompts = [p for p in prompts if p]
+    if not prompts:
+        raise UsageError(f"{path} holds no prompt")
+    return prompts
+
+
+def validation_prompts(dataset_dir: Path, n: int) -> list[str]:
+    """The first `n` labels of the validation split of a saved dataset (OUT/dataset of `tinyweb prompts`)."""
+    from datasets import load_from_disk
+
+    from tinyweb.parallel import quiet_datasets
+
+    folder = Path(dataset_dir)
+    if not (folder / "dataset_dict.json").is_file():
+        raise UsageError(f"{folder} is not a saved dataset: pass OUT/dataset from `tinyweb prompts`")
+    with quiet_datasets():
+        data = load_from_disk(str(folder))
+    if "validation" not in data or len(data["validation"]) == 0:
+        raise UsageError(f"{folder} has no validation pages: build it with --validation-share above 0")
+    return list(data["validation"]["label"][:n])
+
+
+def requests_for(
+    run_folder: Path, prompts_file: Path | None, split: str | None, dataset: Path | None, limit: int
+) -> list[str]:
+    """The requests of `prompts_file`, or of the validation split of `dataset` (default: the run's dataset);
+    at most `limit`."""
+    from tinyweb.learn.runs import read_run_config
+
+    if (prompts_file is None) == (split is None):
+        raise UsageError("give either --prompts FILE or --split validation")
+    if prompts_file is not None:
+        return read_prompts(prompts_file)[:limit]
+    return validation_prompts(dataset or Path(read_run_config(run_folder)["config"]["dataset"]), limit)
