@@ -21,6 +21,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/python scripts/check_cli.py
 	cd extension && npx eslint .
 	# Mozilla's linter on the Firefox build (Chromium's adds the debugger permission and lib/phone.js).
 	cd extension && node scripts/build.js --browser firefox --out dist && \

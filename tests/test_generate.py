@@ -273,3 +273,71 @@ def test_generate_with_smollm2_and_an_adapter(tmp_path: Path) -> None:
     assert report["screenshot"] == str(tmp_path / "page.png")
     with Image.open(report["screenshot"]) as image:
         assert image.format == "PNG"
+
+
+MEMORISED_LABEL = "A shop page with fresh bread"
+
+
+@pytest.fixture(scope="module")
+def memorised_run(tmp_path_factory: pytest.TempPathFactory):
+    """A tiny Llama with SmolLM2's vocabulary, LoRA-trained by `tinyweb.learn.train` on one page until it writes
+    that page for its label (embeddings wide enough at init for an adapter to move the logits)."""
+    from datasets import Dataset, DatasetDict
+
+    from tinyweb.learn.train import TrainConfig, train
+    from tinyweb.models import tokenizer
+
+    root = tmp_path_factory.mktemp("memorised")
+    prompt = prompt_text(MEMORISED_LABEL)
+    row = {"id": "0" * 32, "url": "http://127.0.0.1/", "topic": "shop", "label": MEMORISED_LABEL}
+    row |= {"label_source": "manual", "prompt": prompt, "completion": CLEAN_PAGE, "text": prompt + CLEAN_PAGE}
+    (root / "build").mkdir()
+    (root / "build" / FRAMEWORK_CSS).write_text(CSS)
+    data = DatasetDict(
+        {"train": Dataset.from_list([row | {"n_tokens": 0}] * 4), "validation": Dataset.from_list([row])}
+    )
+    data.save_to_disk(str(root / "build" / "dataset"))
+    tiny_llama(tokenizer(), root / "base", tie_word_embeddings=True, initializer_range=0.5, hidden_size=64,
+               intermediate_size=128)  # fmt: skip
+    config = TrainConfig(
+        output=str(root / "run"), dataset=str(root / "build" / "dataset"), base_model=str(root / "base"),
+        max_steps=80, lr=2e-2, batch_size=4, grad_accum=1, lora_dropout=0.0, packing=False, save_steps=1000,
+    )  # fmt: skip
+    return root / "run", train(config)
+
+
+@pytest.mark.slow
+def test_training_brings_the_loss_down(memorised_run) -> None:
+    _, summary = memorised_run
+    losses = [e["loss"] for e in summary["log"] if "loss" in e]
+    evals = [e["eval_loss"] for e in summary["log"] if "eval_loss" in e]
+    assert len(losses) == 80 and losses[-1] < 0.1 * losses[0]
+    assert len(evals) >= 2 and evals[-1] < 0.1 * evals[0]  # the first is the base model's, before any step
+
+
+@pytest.mark.slow
+def test_evaluate_ranks_the_tuned_model_above_its_base(memorised_run, tmp_path: Path) -> None:
+    """Fails if the two models were swapped (the base model never saw the page) or if rendering failed."""
+    run, _ = memorised_run
+    report = evaluate(run, [MEMORISED_LABEL], tmp_path / "eval", GenerateOptions(max_new_tokens=120))
+    tuned, base = report["summary"]["tuned"], report["summary"]["base"]
+    assert tuned["class_validity"] == 1.0 > base["class_validity"]
+    assert tuned["complete"] == 1.0 and tuned["renders_non_blank"] == 1.0
+    assert report["prompts"][0]["tuned"]["unknown_classes"] == []
+    assert tuned["prompt_similarity"] > base["prompt_similarity"]
+
+
+def test_generate_names_the_page_after_the_request(tiny_run: Path, tmp_path: Path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from tinyweb.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    request = ["generate", "A menu page for a bakery", "--run", str(tiny_run), "--max-new-tokens", "4"]
+    for _ in range(2):
+        result = CliRunner().invoke(main, request)
+        assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["menu-bakery-2.html", "menu-bakery.html", FRAMEWORK_CSS]
+    refused = CliRunner().invoke(main, [*request, "-o", "menu-bakery.html"])
+    assert refused.exit_code == 2 and "exists: pass --force" in refused.output
+    assert CliRunner().invoke(main, [*request, "-o", "menu-bakery.html", "--force"]).exit_code == 0

@@ -14,6 +14,9 @@ OUT/
   dataset-stats.png          token lengths and pages per topic
   verify/                    side-by-side PNGs of the pages that render least like their snapshots
   report.json                one section per stage (an output for people: no stage reads another's section)
+
+A training run, runs/NAME/ (tinyweb.learn.runs): run.json, adapter/, checkpoints/, metrics.json, loss.png, a
+copy of the framework, and evaluation/ (evaluation.json and contact-sheet.png) once it has been evaluated.
 """
 
 from __future__ import annotations
@@ -34,3 +37,12 @@ REPORT_FILE = "report.json"
 # Every semantic page sits in OUT/pages/ and links the framework one folder up; generated pages keep the link
 # and get a copy of the framework beside them (tinyweb.learn.render.link_framework points it there).
 FRAMEWORK_HREF = "../" + FRAMEWORK_CSS
+
+RUN_FILE = "run.json"
+ADAPTER_DIR = "adapter"
+CHECKPOINTS_DIR = "checkpoints"
+METRICS_FILE = "metrics.json"
+LOSS_PNG = "loss.png"
+EVALUATION_DIR = "evaluation"
+EVALUATION_FILE = "evaluation.json"
+CONTACT_SHEET = "contact-sheet.png"

@@ -29,7 +29,7 @@ from tinyweb.compress.stylesheet import Framework
 from tinyweb.compress.topics import topics
 from tinyweb.compress.verify import VerifyOptions, verify
 from tinyweb.dataset.label import LabelOptions, label
-from tinyweb.dataset.labelfiles import export_labels, import_labels, read_labels, write_labels
+from tinyweb.dataset.labelfiles import LabelFiles, export_labels, import_labels, read_labels, write_labels
 from tinyweb.dataset.outline import label_inputs
 from tinyweb.dataset.prompts import PromptOptions, prompts
 from tinyweb.dataset.quality import gold_report
@@ -383,12 +383,12 @@ def run_label(
     out: Path,
     options: LabelOptions,
     progress: Callable[[int, int], None] | None = None,
-    import_file: Path | None = None,
-    export_file: Path | None = None,
+    files: LabelFiles | None = None,
 ) -> dict[str, Any]:
-    """Label every page: first import `import_file`'s manual labels into the store, then label, then write
-    every label to `export_file` for people to fix."""
-    imported = import_labels(store, import_file) if import_file else None
+    """Label every page: first import the manual labels of `files.import_file` into the store, then label,
+    then write every label to `files.export_file` for people to fix."""
+    files = files or LabelFiles()
+    imported = import_labels(store, files.import_file) if files.import_file else None
     pages = load_pages(out)
     page_topic, keywords = read_topics(out, pages)
     inputs = label_inputs(pages, page_topic, keywords)
@@ -399,8 +399,9 @@ def run_label(
     report.write_section(out, "label", section)
     if imported is not None:
         section["imported"] = imported
-    if export_file is not None:
-        section |= {"exported": export_labels(labels, export_file, pages), "exported_to": str(export_file)}
+    if files.export_file is not None:
+        exported = export_labels(labels, files.export_file, pages)
+        section |= {"exported": exported, "exported_to": str(files.export_file)}
     return section
 
 

@@ -7,18 +7,18 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-REPORT = "report.json"
+from tinyweb.layout import REPORT_FILE
 
 
 def read(out: Path) -> dict[str, Any]:
-    path = out / REPORT
+    path = out / REPORT_FILE
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
 def write_section(out: Path, name: str, section: dict[str, Any]) -> None:
     report = read(out)
     report[name] = section
-    (out / REPORT).write_text(json.dumps(report, indent=1, sort_keys=False), encoding="utf-8")
+    (out / REPORT_FILE).write_text(json.dumps(report, indent=1, sort_keys=False), encoding="utf-8")
 
 
 def ratio(a: float, b: float) -> float | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tinyweb.errors import StoreError, UsageError
@@ -34,9 +34,11 @@ class ServerConfig:
     """How `init_app` builds the server. A non-loopback host needs `allow_remote=True`."""
 
     data_dir: Path
-    host: str = DEFAULT_HOST
-    port: int = DEFAULT_PORT
-    allow_remote: bool = False
+    host: str = field(default=DEFAULT_HOST, metadata={"help": "Address to listen on (loopback only by default)."})
+    port: int = field(default=DEFAULT_PORT, metadata={"help": "Port to listen on."})
+    allow_remote: bool = field(
+        default=False, metadata={"help": "Allow a non-loopback --host: other machines could reach it."}
+    )
     max_body_bytes: int = MAX_BODY_BYTES
     allowed_origins: tuple[str, ...] = EXTENSION_ORIGINS
 

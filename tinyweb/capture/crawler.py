@@ -78,11 +78,26 @@ class CrawlOptions:
         default=30.0, metadata={"help": "Per-page load timeout in seconds.", "flag": "--timeout"}
     )
     # Widest first: the page is loaded at the first, captured there, then at each narrower width (@media rules).
-    viewports: tuple[Viewport, ...] = DEFAULT_VIEWPORTS
+    viewports: tuple[Viewport, ...] = field(
+        default=DEFAULT_VIEWPORTS,
+        metadata={
+            "help": "Viewport WxH; give it several times to capture each width (the widest holds the inline "
+            "styles, the others become @media rules). One --viewport captures one width.",
+            "flag": "--viewport",
+            "multiple": Viewport.parse_all,
+        },
+    )
     block_external: bool = field(
         default=False, metadata={"help": "Abort every request that leaves 127.0.0.1/localhost."}
     )
-    seed_format: str = "size"  # or "text": keep the prototype-format text, not only its size
+    seed_format: str = field(
+        default="size",
+        metadata={
+            "help": "Keep the prototype-format text, not only its size.",
+            "flag": "--seed-format-text",
+            "flag_value": "text",
+        },
+    )  # or "text"
 
 
 @dataclass

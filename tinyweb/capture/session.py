@@ -7,31 +7,62 @@ is no URL), so nothing is lost silently and a later crawl can see it.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from tinyweb.capture.crawler import CrawlOptions, CrawlSummary, ProgressHook, SeedError, crawl, read_seeds
+from tinyweb.capture.responsive import DEFAULT_VIEWPORTS
 from tinyweb.errors import TinywebError, UsageError
 from tinyweb.snapshot import Snapshot, Viewport
 from tinyweb.store import Store
 
 
-def capture_one(
-    store: Store,
-    url: str,
-    viewports: tuple[Viewport, ...],
-    timeout_s: float = 30.0,
-    seed_format: str = "size",
-    block_external: bool = False,
-) -> tuple[Snapshot, str, bool]:
+@dataclass
+class CaptureOptions:
+    timeout_s: float = field(
+        default=30.0, metadata={"help": "Seconds to wait for the page to load.", "flag": "--timeout"}
+    )
+    block_external: bool = field(
+        default=False, metadata={"help": "Abort every request that leaves 127.0.0.1/localhost."}
+    )
+    # Widest first: the page is captured at the first width, then at each narrower one (@media rules).
+    viewports: tuple[Viewport, ...] = field(
+        default=DEFAULT_VIEWPORTS,
+        metadata={
+            "help": "Viewport WxH; give it several times to capture each width (the widest holds the inline "
+            "styles, the others become @media rules). One --viewport captures one width.",
+            "flag": "--viewport",
+            "multiple": Viewport.parse_all,
+        },
+    )
+    seed_format: str = field(
+        default="size",
+        metadata={
+            "help": "Keep the prototype-format text, not only its size.",
+            "flag": "--seed-format-text",
+            "flag_value": "text",
+        },
+    )  # or "text"
+
+
+def capture_one(store: Store, url: str, options: CaptureOptions) -> tuple[Snapshot, str, bool]:
     """Capture `url` into the store: (snapshot, its id, whether it is new). A failure is recorded, then raised."""
     from tinyweb.capture.browser import Browser, BrowserOptions, capture_url
 
+    viewports = options.viewports
+
     async def run() -> Snapshot:
-        async with Browser(BrowserOptions(viewport=viewports[0], block_external=block_external)) as browser:
+        browser_options = BrowserOptions(viewport=viewports[0], block_external=options.block_external)
+        async with Browser(browser_options) as browser:
             page = await browser.new_page()
             return await capture_url(
-                page, url, timeout_s=timeout_s, source="cli", viewports=viewports, seedFormat=seed_format
+                page,
+                url,
+                timeout_s=options.timeout_s,
+                source="cli",
+                viewports=viewports,
+                seedFormat=options.seed_format,
             )
 
     try:

@@ -1,9 +1,10 @@
 """Flags from the options dataclasses the stages own: each field's name, type, default and `help` metadata
 become one click option (TRL's config style), so a flag is declared once, beside what it sets.
 
-Field metadata: `help`; `flag` (another name, e.g. "--jobs"); `choices`; `exists` (a path that must exist);
-`cli: False` keeps a field off the command line. A bool field with a False default is an on/off flag, one
-with a True default a `--x/--no-x` pair. A nested dataclass field contributes its own fields.
+Field metadata: `help`; `flag` (another name: "--jobs", or a "--x/--no-x" pair) or `flags` (several names);
+`choices`; `exists` (a path that must exist); `dir` (a folder); `multiple` (repeatable, parsed by the function
+given); `flag_value` (a flag that sets this value); `cli: False` (or no help) keeps a field off the command
+line. A nested dataclass field contributes its own fields.
 """
 
 from __future__ import annotations
@@ -17,10 +18,8 @@ from typing import Any
 
 import click
 
-Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
-
-def _base_type(annotation: Any) -> Any:
+def _kind(annotation: Any) -> Any:
     """`int` for `int | None`, and so on."""
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
@@ -29,10 +28,9 @@ def _base_type(annotation: Any) -> Any:
 
 
 def _fields(cls: type) -> list[tuple[dataclasses.Field[Any], Any]]:
-    hints = typing.get_type_hints(cls)
-    found = []
+    hints, found = typing.get_type_hints(cls), []
     for f in dataclasses.fields(cls):
-        kind = _base_type(hints[f.name])
+        kind = _kind(hints[f.name])
         if dataclasses.is_dataclass(kind):
             found += _fields(kind)  # type: ignore[arg-type]
         elif f.metadata.get("cli", True) and "help" in f.metadata:
@@ -40,34 +38,45 @@ def _fields(cls: type) -> list[tuple[dataclasses.Field[Any], Any]]:
     return found
 
 
-def _default(f: dataclasses.Field[Any]) -> Any:
+def _option(f: dataclasses.Field[Any], kind: Any) -> Callable[[Any], Any]:
+    meta = f.metadata
+    names = list(meta.get("flags", [meta.get("flag", "--" + f.name.replace("_", "-"))]))
+    extra: dict[str, Any] = {"help": meta["help"]}
     if f.default is not dataclasses.MISSING:
-        return f.default
-    if f.default_factory is not dataclasses.MISSING:
-        return f.default_factory()
-    return dataclasses.MISSING  # a required option
-
-
-def _option(f: dataclasses.Field[Any], kind: Any) -> Decorator:
-    flag = f.metadata.get("flag", "--" + f.name.replace("_", "-"))
-    default = _default(f)
-    extra: dict[str, Any] = {"help": f.metadata["help"]}
-    if default is dataclasses.MISSING:
-        return click.option(flag, f.name, required=True, type=kind, **extra)
-    if kind is bool:
-        pair = "/" in flag or default
-        names = [flag if "/" in flag else f"{flag}/--no-{flag[2:]}"] if pair else [flag]
-        return click.option(*names, f.name, is_flag=True, default=default, show_default=pair, **extra)
-    if "choices" in f.metadata:
-        extra["type"] = click.Choice(list(f.metadata["choices"]))
+        extra |= {"default": f.default, "show_default": f.default is not None and f.default is not False}
+    elif f.default_factory is not dataclasses.MISSING:
+        extra |= {"default": f.default_factory(), "show_default": True}
+    else:
+        extra["required"] = True
+    if "multiple" in meta:  # repeatable, parsed as a whole by the function given
+        extra |= {"multiple": True, "default": [str(v) for v in extra["default"]], "callback": _parse(meta["multiple"])}
+    elif "flag_value" in meta:
+        extra |= {"flag_value": meta["flag_value"], "show_default": False}
+    elif kind is bool:
+        extra["is_flag"] = True
+    elif "choices" in meta:
+        extra["type"] = click.Choice(list(meta["choices"]))
     elif kind is Path:
-        extra["type"] = click.Path(dir_okay=False, exists=f.metadata.get("exists", False), path_type=Path)
+        folder = meta.get("dir", False)
+        extra["type"] = click.Path(
+            file_okay=not folder, dir_okay=folder, exists=meta.get("exists", False), path_type=Path
+        )
     elif kind in (int, float, str):
         extra["type"] = kind
-    return click.option(flag, f.name, default=default, show_default=default is not None, **extra)
+    return click.option(*names, f.name, **extra)
 
 
-def options_of(*classes: type, skip: tuple[str, ...] = ()) -> Decorator:
+def _parse(parse: Callable[[Any], Any]) -> Callable[..., Any]:
+    def callback(ctx: click.Context, param: click.Parameter, values: Any) -> Any:
+        try:
+            return parse(values)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from exc
+
+    return callback
+
+
+def options_of(*classes: type, skip: tuple[str, ...] = ()) -> Callable[[Any], Any]:
     """A decorator adding one option per field of each dataclass (in field order), except those in `skip`."""
     options = [_option(f, kind) for cls in classes for f, kind in _fields(cls) if f.name not in skip]
 
@@ -81,10 +90,9 @@ def options_of(*classes: type, skip: tuple[str, ...] = ()) -> Decorator:
 
 def make(cls: type, values: dict[str, Any]) -> Any:
     """An instance of `cls` from the parsed flags (nested dataclasses filled from the same flags)."""
-    hints = typing.get_type_hints(cls)
-    kwargs = {}
+    hints, kwargs = typing.get_type_hints(cls), {}
     for f in dataclasses.fields(cls):
-        kind = _base_type(hints[f.name])
+        kind = _kind(hints[f.name])
         if dataclasses.is_dataclass(kind):
             kwargs[f.name] = make(kind, values)  # type: ignore[arg-type]
         elif f.name in values:

@@ -15,6 +15,21 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from tinyweb.layout import (
+    ADAPTER_DIR,
+    CONTACT_SHEET,
+    DATASET_DIR,
+    EVALUATION_FILE,
+    FINAL_DATASET,
+    FRAMEWORK_CSS,
+    LABELS_FILE,
+    LOSS_PNG,
+    METRICS_FILE,
+    PAGES_DIR,
+    REPORT_FILE,
+    STATS_PNG,
+)
+
 # Piped or in CI, rich would assume 80 columns and squeeze the tables.
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 out = Console(width=None if sys.stdout.isatty() else 120)
@@ -67,6 +82,22 @@ def stage(name: str) -> None:
     console.print(f"[bold]{name}[/]")
 
 
+def print_error(exc: Exception) -> int:
+    """A TinywebError as one line (its message taken literally: it may hold [brackets]); its exit code."""
+    console.print("[bold red]error:[/]", escape(str(exc)), soft_wrap=True)
+    return getattr(exc, "exit_code", 1)
+
+
+def print_interrupted() -> int:
+    console.print("[yellow]interrupted[/]: what was captured is stored; run the same command to resume")
+    return 130
+
+
+def print_prepared(name: str, prepare: Any) -> None:
+    console.print(f"preparing {name} (converted once, then reused)")
+    out.print(f"{name}: {prepare()}")
+
+
 def print_capture(snap: Any, snapshot_id: str, created: bool) -> None:
     s = snap.stats
     out.print(
@@ -74,6 +105,10 @@ def print_capture(snap: Any, snapshot_id: str, created: bool) -> None:
         f"  {s.element_count} elements, {len(snap.html):,} bytes styled (page HTML {s.raw_html_bytes:,}, "
         f"prototype format {s.seed_format_bytes or 0:,}), {s.capture_ms:.0f} ms in page"
     )
+
+
+def print_exported(n: int, output: str) -> None:
+    console.print(f"exported {n} snapshots" + ("" if output == "-" else f" to {output}"))
 
 
 def print_skipped_seed(seeds_file: Path, bad: Any) -> None:
@@ -192,8 +227,8 @@ def print_build(summary: dict[str, Any], out_dir: Path, footer: bool = False) ->
         out.print(f"{summary['label']['exported']} labels written to {summary['label']['exported_to']}")
     if footer:
         out.print(
-            f"report: {out_dir / 'report.json'}, pages: {out_dir / 'pages'}/, "
-            f"dataset: {out_dir / 'final-dataset.json'}, {out_dir / 'dataset'}/, {out_dir / 'dataset-stats.png'}"
+            f"report: {out_dir / REPORT_FILE}, pages: {out_dir / PAGES_DIR}/, "
+            f"dataset: {out_dir / FINAL_DATASET}, {out_dir / DATASET_DIR}/, {out_dir / STATS_PNG}"
         )
 
 
@@ -227,6 +262,8 @@ class LabelBar:
 
 
 def print_train(summary: dict[str, Any], output: Path) -> None:
+    if not summary.get("main_process", True):  # under `accelerate launch`, one process reports
+        return
     table = Table(title=f"train {output}/", show_header=False)
     table.add_column("what")
     table.add_column("figure", justify="right")
@@ -240,7 +277,7 @@ def print_train(summary: dict[str, Any], output: Path) -> None:
         table.add_row("validation loss", f"{summary['eval_loss']:.4f}")
     table.add_row("non-padding tokens / s", f"{summary['tokens_per_second']:,}")
     out.print(table)
-    out.print(f"adapter: {output / 'adapter'}/, loss curve: {output / 'loss.png'}, metrics: {output / 'metrics.json'}")
+    out.print(f"adapter: {output / ADAPTER_DIR}/, loss curve: {output / LOSS_PNG}, metrics: {output / METRICS_FILE}")
 
 
 def print_evaluation(report: dict[str, Any], target: Path) -> None:
@@ -261,7 +298,7 @@ def print_evaluation(report: dict[str, Any], target: Path) -> None:
         values = [report["summary"][name].get(key) for name in report["summary"]]
         table.add_row(title, *("—" if v is None else fmt.format(v) for v in values))
     out.print(table)
-    out.print(f"report: {target / 'evaluation.json'}, contact sheet: {target / 'contact-sheet.png'}")
+    out.print(f"report: {target / EVALUATION_FILE}, contact sheet: {target / CONTACT_SHEET}")
 
 
 def print_verify(section: dict[str, Any], out_dir: Path) -> None:
@@ -305,9 +342,9 @@ class DemoPrinter:
 
     def finished(self, out_dir: Path) -> None:
         out.print(
-            f"framework: {out_dir / 'semantic-css-framework.css'}, pages: {out_dir / 'pages'}/, "
-            f"labels: {out_dir / 'labels.json'}, dataset: {out_dir / 'final-dataset.json'} and "
-            f"{out_dir / 'dataset'}/ ({out_dir / 'dataset-stats.png'}), report: {out_dir / 'report.json'}"
+            f"framework: {out_dir / FRAMEWORK_CSS}, pages: {out_dir / PAGES_DIR}/, "
+            f"labels: {out_dir / LABELS_FILE}, dataset: {out_dir / FINAL_DATASET} and "
+            f"{out_dir / DATASET_DIR}/ ({out_dir / STATS_PNG}), report: {out_dir / REPORT_FILE}"
         )
 
 

@@ -240,23 +240,36 @@ def clean_snapshot(snap: Snapshot, tokens: Any) -> PageRecord:
     """Clean one snapshot; raises CSSError (bad input) with a reason for the report."""
     root = _parse(snap.html)
     head = root.find("head")
-    faces: list[str] = []
-    pseudo: dict[str, list[tuple[str, tuple]]] = {}
-    media: Media = {}
-    if head is not None:
-        for style_el in head.findall("style"):
-            if style_el.get(MEDIA_STYLE_ATTR) is not None:
-                media = _parse_media(style_el.text or "")
-                style_el.drop_tree()
-                continue
-            more_faces, more_pseudo = _parse_rules(style_el.text or "")
-            faces += more_faces
-            pseudo.update(more_pseudo)
-            style_el.drop_tree()
+    faces, pseudo, media = _take_style_blocks(head)
     body = root.find("body")
     if body is None:
         raise CSSError("the document has no body")
-    removed = 0
+    hidden = _normalise_styles(root, body, media)
+    removed = _drop_hidden(root, hidden, pseudo)
+    relative_links(root, snap.url)
+    _write_style_blocks(root, head, faces, pseudo, media)
+    return _record(snap, root, body, removed, tokens)
+
+
+def _take_style_blocks(head: html.HtmlElement | None) -> tuple[list[str], dict[str, list[tuple[str, tuple]]], Media]:
+    """The capture's style blocks, parsed and taken out of the head: @font-face rules, pseudo-element rules by
+    element key, and the per-width (@media) rules."""
+    faces: list[str] = []
+    pseudo: dict[str, list[tuple[str, tuple]]] = {}
+    media: Media = {}
+    for style_el in head.findall("style") if head is not None else []:
+        if style_el.get(MEDIA_STYLE_ATTR) is not None:
+            media = _parse_media(style_el.text or "")
+        else:
+            more_faces, more_pseudo = _parse_rules(style_el.text or "")
+            faces += more_faces
+            pseudo.update(more_pseudo)
+        style_el.drop_tree()
+    return faces, pseudo, media
+
+
+def _normalise_styles(root: html.HtmlElement, body: html.HtmlElement, media: Media) -> list[html.HtmlElement]:
+    """Every style attribute normalised (an empty one removed); the elements hidden at every width."""
     hidden: list[html.HtmlElement] = []
     for el in root.iter():
         if not isinstance(el.tag, str):
@@ -272,6 +285,15 @@ def clean_snapshot(snap: Snapshot, tokens: Any) -> PageRecord:
             el.attrib["style"] = style_text(style)
         else:
             del el.attrib["style"]
+    return hidden
+
+
+def _drop_hidden(
+    root: html.HtmlElement, hidden: list[html.HtmlElement], pseudo: dict[str, list[tuple[str, tuple]]]
+) -> int:
+    """Remove the hidden subtrees (and their pseudo-element rules), except those the page refers to by id;
+    how many elements went."""
+    removed = 0
     referenced = _referenced_ids(root)
     for el in hidden:
         if el.getparent() is None or any(a in hidden for a in el.iterancestors()):
@@ -284,7 +306,17 @@ def clean_snapshot(snap: Snapshot, tokens: Any) -> PageRecord:
             if key is not None:
                 pseudo.pop(key, None)
         el.drop_tree()  # keeps the text that follows it
-    relative_links(root, snap.url)
+    return removed
+
+
+def _write_style_blocks(
+    root: html.HtmlElement,
+    head: html.HtmlElement | None,
+    faces: list[str],
+    pseudo: dict[str, list[tuple[str, tuple]]],
+    media: Media,
+) -> None:
+    """The normalised style blocks back in the head, with only the rules of elements still there."""
     used_keys = {el.attrib["data-tw"] for el in root.iter() if isinstance(el.tag, str) and "data-tw" in el.attrib}
     pseudo = {k: v for k, v in pseudo.items() if k in used_keys}
     media = {q: {k: v for k, v in rules.items() if k in used_keys} for q, rules in media.items()}
@@ -295,18 +327,17 @@ def clean_snapshot(snap: Snapshot, tokens: Any) -> PageRecord:
     if media and head is not None:
         style_el = etree.SubElement(head, "style", {MEDIA_STYLE_ATTR: ""})
         style_el.text = "\n" + media_css(media) + "\n"
+
+
+def _record(snap: Snapshot, root: html.HtmlElement, body: html.HtmlElement, removed: int, tokens: Any) -> PageRecord:
+    """The cleaned page as the record later stages read, with its token counts and duplicate digests."""
     doctype = page_doctype(snap.html, root)
     document = html.tostring(root, encoding="unicode", doctype=doctype)
     skeleton = _skeleton(root, doctype)
     headings = [
         re.sub(r"\s+", " ", h.text_content()).strip() for h in body.iter(*HEADING_TAGS) if h.text_content().strip()
     ]
-    elements = sum(1 for el in body.iter() if isinstance(el.tag, str))
-    seed_tokens = -1
-    texts = [document, skeleton] + ([snap.seed_format_html] if snap.seed_format_html else [])
-    counts = tokens(texts)
-    if snap.seed_format_html:
-        seed_tokens = counts[2]
+    counts = tokens([document, skeleton] + ([snap.seed_format_html] if snap.seed_format_html else []))
     tag_sequence = " ".join(el.tag for el in body.iter() if isinstance(el.tag, str))
     return PageRecord(
         id=snap.id or "",
@@ -322,11 +353,11 @@ def clean_snapshot(snap: Snapshot, tokens: Any) -> PageRecord:
         headings=headings[:40],
         html=document,
         source_html=snap.html,
-        elements=elements,
+        elements=sum(1 for el in body.iter() if isinstance(el.tag, str)),
         removed_hidden=removed,
         snapshot_bytes=len(snap.html.encode("utf-8")),
         seed_format_bytes=snap.stats.seed_format_bytes or 0,
-        seed_format_tokens=seed_tokens,
+        seed_format_tokens=counts[2] if snap.seed_format_html else -1,
         snapshot_tokens=counts[0],
         skeleton_tokens=counts[1],
         text_hash=_digest(_normalise_text(snap.text)),

@@ -25,6 +25,7 @@ of use, so the same corpus always gives the same names.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
 from tinyweb.compress.css import parse_declarations, split_families, style_text
@@ -91,6 +92,18 @@ def build_framework(
 ) -> tuple[Framework, dict[str, list[str]]]:
     """Decide the classes from every page's styled elements. Returns the framework and per page the
     @font-face rules it keeps for itself."""
+    bundles, family_uses = _count_style_sets(extracted)
+    users = _class_users(extracted, page_topic, bundles, family_uses)
+    classes = _name_classes(users)
+    faces, page_faces = choose_font_faces({p["id"]: p["faces"] for p in extracted})
+    used_topics = {c.topic for c in classes}
+    keywords = {t: w for t, w in topic_keywords.items() if t in used_topics}
+    return Framework(classes=classes, font_faces=faces, topics=keywords), page_faces
+
+
+def _count_style_sets(extracted: list[dict[str, Any]]) -> tuple[set[str], Counter[str]]:
+    """The whole style sets several elements share (the bundles), and how many elements use each family's
+    declarations."""
     full_uses: Counter[str] = Counter()
     family_uses: Counter[str] = Counter()
     for page in extracted:
@@ -103,12 +116,24 @@ def build_framework(
                 full_uses[style_text(style)] += 1
             for fam, part in parts.items():
                 family_uses[key(fam, style_text(part))] += 1
-    bundles = {s for s, n in full_uses.items() if n >= BUNDLE_MIN_USES}
+    return {s for s, n in full_uses.items() if n >= BUNDLE_MIN_USES}, family_uses
 
-    # Which classes exist, who uses them (for their topic and role names).
-    roles: dict[str, Counter[str]] = defaultdict(Counter)
-    topics: dict[str, Counter[str]] = defaultdict(Counter)
-    pages_of: dict[str, set[str]] = defaultdict(set)
+
+@dataclass
+class ClassUsers:
+    """Who uses each class (by key): their roles, topics and pages, which name the class."""
+
+    roles: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    topics: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    pages: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+
+def _class_users(
+    extracted: list[dict[str, Any]], page_topic: dict[str, str], bundles: set[str], family_uses: Counter[str]
+) -> ClassUsers:
+    """Which classes exist and who uses them: every element's bundle or shared family classes, and its
+    pseudo-element and per-width classes."""
+    users = ClassUsers()
     for page in extracted:
         topic = page_topic.get(page["id"], "general")
         for el in page["elements"]:
@@ -126,46 +151,43 @@ def build_framework(
                     ]
             keys += [key(sel, style_text(tuple(tuple(d) for d in ps))) for sel, ps in [*el["pseudo"], *el["media"]]]
             for k in keys:
-                roles[k][el["role"]] += 1
-                topics[k][topic] += 1
-                pages_of[k].add(page["id"])
+                users.roles[k][el["role"]] += 1
+                users.topics[k][topic] += 1
+                users.pages[k].add(page["id"])
+    return users
 
-    # Names: most used first, so the plain name goes to the class people meet most.
-    order = sorted(roles, key=lambda k: (-sum(roles[k].values()), k))
+
+def class_stem(kind: str, topic: str, role: str) -> str:
+    """`{topic}-{role}` and the family, pseudo-element or width tag of the class's kind."""
+    stem = f"{topic}-{role}"
+    if kind in FAMILY_TAGS and not stem.endswith("-" + FAMILY_TAGS[kind]):
+        stem += "-" + FAMILY_TAGS[kind]
+    elif kind in PSEUDO_TAGS:
+        stem += "-" + PSEUDO_TAGS[kind]
+    elif kind.startswith("@"):
+        query, pseudo = split_media_kind(kind)
+        stem += "-" + media_tag(query) + ("-" + PSEUDO_TAGS.get(pseudo, pseudo.strip(":")) if pseudo else "")
+    return stem
+
+
+def _name_classes(users: ClassUsers) -> list[ClassDef]:
+    """Every class named, most used first, so the plain name goes to the class people meet most."""
+    order = sorted(users.roles, key=lambda k: (-sum(users.roles[k].values()), k))
     taken: set[str] = set()
     classes = []
     for k in order:
         kind, style = k.split("|", 1)
-        topic = next(iter(topics[k])) if len(topics[k]) == 1 else BASE_TOPIC
-        role = class_role(roles[k])
-        stem = f"{topic}-{role}"
-        if kind in FAMILY_TAGS and not stem.endswith("-" + FAMILY_TAGS[kind]):
-            stem += "-" + FAMILY_TAGS[kind]
-        elif kind in PSEUDO_TAGS:
-            stem += "-" + PSEUDO_TAGS[kind]
-        elif kind.startswith("@"):
-            query, pseudo = split_media_kind(kind)
-            stem += "-" + media_tag(query) + ("-" + PSEUDO_TAGS.get(pseudo, pseudo.strip(":")) if pseudo else "")
+        topic = next(iter(users.topics[k])) if len(users.topics[k]) == 1 else BASE_TOPIC
+        role = class_role(users.roles[k])
+        stem = class_stem(kind, topic, role)
         name, n = stem, 1
         while name in taken:
             n += 1
             name = f"{stem}-{n}"
         taken.add(name)
-        classes.append(
-            ClassDef(
-                name=name,
-                topic=topic,
-                role=role,
-                kind=kind,
-                style=style,
-                uses=sum(roles[k].values()),
-                pages=len(pages_of[k]),
-            )
-        )
-    faces, page_faces = choose_font_faces({p["id"]: p["faces"] for p in extracted})
-    used_topics = {c.topic for c in classes}
-    keywords = {t: w for t, w in topic_keywords.items() if t in used_topics}
-    return Framework(classes=classes, font_faces=faces, topics=keywords), page_faces
+        uses = sum(users.roles[k].values())
+        classes.append(ClassDef(name, topic, role, kind, style, uses=uses, pages=len(users.pages[k])))
+    return classes
 
 
 def framework(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,28 @@ from tinyweb.store import Store
 
 MANUAL = "manual"
 MAX_MANUAL_CHARS = 1000
+
+
+@dataclass
+class LabelFiles:
+    """Manual label files `tinyweb label` reads before labelling and writes after."""
+
+    import_file: Path | None = field(
+        default=None,
+        metadata={
+            "help": "First import manual labels (CSV/TSV with id or url, and label; or JSON). They override any "
+            "labeller; an empty label removes a manual one.",
+            "flag": "--import",
+            "exists": True,
+        },
+    )
+    export_file: Path | None = field(
+        default=None,
+        metadata={
+            "help": "Then write every page's label to this CSV, to fix by hand and --import.",
+            "flag": "--export",
+        },
+    )
 
 
 def write_labels(out: Path, labels: dict[str, dict[str, Any]], section: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,6 +27,20 @@ DEMO_NEW_TOKENS = 384
 CRAWL = CrawlOptions(max_pages=40, max_depth=3, delay_s=0.0, concurrency=2, block_external=True, seed_format="text")
 
 
+@dataclass
+class DemoOptions:
+    out_dir: Path | None = field(default=None, metadata={"help": "Build directory.", "flag": "--out", "dir": True})
+    run_dir: Path | None = field(default=None, metadata={"help": "Training run folder.", "flag": "--run", "dir": True})
+    port: int = field(default=0, metadata={"help": "Port for the example site (default: any free port)."})
+    train: bool = field(
+        default=True,
+        metadata={
+            "help": "Train and generate after the build (--no-train: stop after it).",
+            "flag": "--train/--no-train",
+        },
+    )
+
+
 class DemoReport(Protocol):
     """What the demo tells whoever shows it, stage by stage."""
 
@@ -39,14 +54,7 @@ class DemoReport(Protocol):
     def finished(self, out_dir: Path) -> None: ...
 
 
-def run_demo(
-    show: DemoReport,
-    data_dir: Path | None = None,
-    out_dir: Path | None = None,
-    run_dir: Path | None = None,
-    port: int = 0,
-    train: bool = True,
-) -> None:
+def run_demo(show: DemoReport, data_dir: Path | None = None, options: DemoOptions | None = None) -> None:
     """Serve the example site on loopback, crawl every page of it, build the semantic framework, pages, labels
     and prompt dataset, and verify the pages against their snapshots (the site is still served, so images and
     fonts load); then train SmolLM2 a few steps on the dataset and generate a page with it.
@@ -54,11 +62,12 @@ def run_demo(
     A folder left as None is the default one, emptied first: the demo starts fresh every time."""
     from tinyweb.pipeline import BuildOptions, build, run_verify
 
+    options = options or DemoOptions()
     data_dir, out_dir, run_dir = (
         _fresh(given, default)
-        for given, default in ((data_dir, DEFAULT_DATA), (out_dir, DEFAULT_OUT), (run_dir, DEFAULT_RUN))
+        for given, default in ((data_dir, DEFAULT_DATA), (options.out_dir, DEFAULT_OUT), (options.run_dir, DEFAULT_RUN))
     )
-    with StaticServer(SITE, port=port) as server, Store(data_dir) as store:
+    with StaticServer(SITE, port=options.port) as server, Store(data_dir) as store:
         show.stage(f"[bold]capture[/]: serving the example site at {server.url}, data in {data_dir}/")
         with show.crawl_progress(CRAWL.max_pages) as progress:
             summary, _ = crawl_seeds(store, [server.url], None, CRAWL, progress)
@@ -66,7 +75,7 @@ def run_demo(
         show.built(build(store, out_dir, BuildOptions(), progress=lambda s: show.stage(f"[bold]{s}[/]")), out_dir)
         show.stage("[bold]verify[/]: every semantic page against its snapshot, in Chromium")
         show.verified(run_verify(out_dir), out_dir)
-        if train:
+        if options.train:
             train_and_generate(show, out_dir, run_dir)
         show.finished(out_dir)
 

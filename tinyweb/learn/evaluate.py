@@ -38,7 +38,7 @@ from typing import Any
 
 from tinyweb.compress.stylesheet import class_names
 from tinyweb.errors import UsageError
-from tinyweb.layout import FRAMEWORK_HREF
+from tinyweb.layout import CONTACT_SHEET, EVALUATION_FILE, FRAMEWORK_HREF
 from tinyweb.learn.decode import Generated, GenerateOptions, Progress, generate_pages
 from tinyweb.learn.metrics import (
     PageMetrics,
@@ -54,8 +54,6 @@ from tinyweb.learn.metrics import (
 from tinyweb.learn.render import page_classes, screenshot_pages, write_page
 from tinyweb.learn.sheet import MODELS, VIEWPORT, contact_sheet
 
-EVALUATION_FILE = "evaluation.json"
-CONTACT_SHEET = "contact-sheet.png"
 BASE_INSTRUCTION = (
     f"Write a complete HTML page for the request below. Link {FRAMEWORK_HREF} and style the page "
     "only with its classes: {names}.\n\n"

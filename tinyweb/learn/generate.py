@@ -9,6 +9,7 @@ is given. The framework copy, `semantic-css-framework.css`, sits beside it.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,18 @@ from tinyweb.learn.render import screenshot_page, unknown_classes, write_page
 NAME_WORDS = 6  # words of the request in the file name
 FILLER = {"a", "an", "the", "for", "of", "with", "and", "to", "in", "on", "my", "our", "some", "page"}
 MAX_TAKEN = 999
+
+
+@dataclass
+class PageFile:
+    """Where `tinyweb generate` writes."""
+
+    output: Path | None = field(
+        default=None,
+        metadata={"help": "The page's file (default: named after the request, here).", "flags": ("-o", "--output")},
+    )
+    force: bool = field(default=False, metadata={"help": "Overwrite the page's file if it exists."})
+    screenshot: Path | None = field(default=None, metadata={"help": "Also render it to this PNG."})
 
 
 def page_name(request: str) -> str:

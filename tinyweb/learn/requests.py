@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tinyweb.errors import UsageError
@@ -46,15 +47,29 @@ def validation_prompts(dataset_dir: Path, n: int) -> list[str]:
     return list(data["validation"]["label"][:n])
 
 
-def requests_for(
-    run_folder: Path, prompts_file: Path | None, split: str | None, dataset: Path | None, limit: int
-) -> list[str]:
-    """The requests of `prompts_file`, or of the validation split of `dataset` (default: the run's dataset);
-    at most `limit`."""
+@dataclass
+class RequestOptions:
+    """Where an evaluation's requests come from."""
+
+    prompts: Path | None = field(
+        default=None, metadata={"help": "Requests to try: one per line, or a JSON list.", "exists": True}
+    )
+    split: str | None = field(
+        default=None,
+        metadata={"help": "Use the labels of the dataset's validation split.", "choices": ("validation",)},
+    )
+    dataset: Path | None = field(default=None, metadata={"help": "With --split (default: the run's).", "dir": True})
+    limit: int = field(default=20, metadata={"help": "At most this many prompts."})
+
+
+def requests_for(run_folder: Path, options: RequestOptions) -> list[str]:
+    """The requests of `options.prompts`, or of the validation split of `options.dataset` (default: the run's
+    dataset); at most `options.limit`."""
     from tinyweb.learn.runs import read_run_config
 
-    if (prompts_file is None) == (split is None):
+    if (options.prompts is None) == (options.split is None):
         raise UsageError("give either --prompts FILE or --split validation")
-    if prompts_file is not None:
-        return read_prompts(prompts_file)[:limit]
-    return validation_prompts(dataset or Path(read_run_config(run_folder)["config"]["dataset"]), limit)
+    if options.prompts is not None:
+        return read_prompts(options.prompts)[: options.limit]
+    dataset = options.dataset or Path(read_run_config(run_folder)["config"]["dataset"])
+    return validation_prompts(dataset, options.limit)

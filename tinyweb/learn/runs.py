@@ -19,17 +19,11 @@ from typing import Any
 
 from tinyweb.compress.stylesheet import class_names
 from tinyweb.errors import UsageError
-from tinyweb.layout import FRAMEWORK_CSS
+from tinyweb.layout import ADAPTER_DIR, FRAMEWORK_CSS, RUN_FILE
 from tinyweb.models import BASE_MODELS, ModelError
 
 # peft 0.21 asks transformers 5 a deprecated question on every adapter it wraps; nothing for a user to act on.
 warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
-
-RUN_FILE = "run.json"
-ADAPTER_DIR = "adapter"
-CHECKPOINTS_DIR = "checkpoints"
-METRICS_FILE = "metrics.json"
-LOSS_PNG = "loss.png"
 
 
 def resolve_base_model(name_or_path: str) -> Path:

@@ -20,15 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from tinyweb.errors import UsageError
-from tinyweb.learn.runs import (
-    ADAPTER_DIR,
-    CHECKPOINTS_DIR,
-    FRAMEWORK_CSS,
-    LOSS_PNG,
-    METRICS_FILE,
-    RUN_FILE,
-    resolve_base_model,
-)
+from tinyweb.layout import ADAPTER_DIR, CHECKPOINTS_DIR, FRAMEWORK_CSS, LOSS_PNG, METRICS_FILE, RUN_FILE
+from tinyweb.learn.runs import resolve_base_model
 
 # What a resumed run must share with the run it continues; the rest (steps, epochs) may grow.
 FIXED_ON_RESUME = ("base_model", "dataset", "max_length", "lora_r", "lora_alpha", "packing", "batch_size", "grad_accum")
