@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
@@ -60,6 +61,31 @@ NON_HTML_SUFFIXES = (
 LINKS_JS = "() => Array.from(document.links, (a) => a.href)"
 
 
+def viewports_field() -> Any:
+    """The widths to capture, widest first (the page is captured there, then at each narrower one)."""
+    return field(
+        default=DEFAULT_VIEWPORTS,
+        metadata={
+            "help": "Viewport WxH; give it several times to capture each width (the widest holds the inline "
+            "styles, the others become @media rules). One --viewport captures one width.",
+            "flag": "--viewport",
+            "multiple": Viewport.parse_all,
+        },
+    )
+
+
+def seed_format_field() -> Any:
+    """ "size" (the prototype format's size only) or "text" (its text too)."""
+    return field(
+        default="size",
+        metadata={
+            "help": "Keep the prototype-format text, not only its size.",
+            "flag": "--seed-format-text",
+            "flag_value": "text",
+        },
+    )
+
+
 @dataclass
 class CrawlOptions:
     max_pages: int = field(default=50, metadata={"help": "Pages to visit in this crawl, in all."})
@@ -78,26 +104,11 @@ class CrawlOptions:
         default=30.0, metadata={"help": "Per-page load timeout in seconds.", "flag": "--timeout"}
     )
     # Widest first: the page is loaded at the first, captured there, then at each narrower width (@media rules).
-    viewports: tuple[Viewport, ...] = field(
-        default=DEFAULT_VIEWPORTS,
-        metadata={
-            "help": "Viewport WxH; give it several times to capture each width (the widest holds the inline "
-            "styles, the others become @media rules). One --viewport captures one width.",
-            "flag": "--viewport",
-            "multiple": Viewport.parse_all,
-        },
-    )
+    viewports: tuple[Viewport, ...] = viewports_field()
     block_external: bool = field(
         default=False, metadata={"help": "Abort every request that leaves 127.0.0.1/localhost."}
     )
-    seed_format: str = field(
-        default="size",
-        metadata={
-            "help": "Keep the prototype-format text, not only its size.",
-            "flag": "--seed-format-text",
-            "flag_value": "text",
-        },
-    )  # or "text"
+    seed_format: str = seed_format_field()
 
 
 @dataclass

@@ -11,8 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from tinyweb.capture.crawler import CrawlOptions, CrawlSummary, ProgressHook, SeedError, crawl, read_seeds
-from tinyweb.capture.responsive import DEFAULT_VIEWPORTS
+from tinyweb.capture.crawler import (
+    CrawlOptions,
+    CrawlSummary,
+    ProgressHook,
+    SeedError,
+    crawl,
+    read_seeds,
+    seed_format_field,
+    viewports_field,
+)
 from tinyweb.errors import TinywebError, UsageError
 from tinyweb.snapshot import Snapshot, Viewport
 from tinyweb.store import Store
@@ -26,24 +34,8 @@ class CaptureOptions:
     block_external: bool = field(
         default=False, metadata={"help": "Abort every request that leaves 127.0.0.1/localhost."}
     )
-    # Widest first: the page is captured at the first width, then at each narrower one (@media rules).
-    viewports: tuple[Viewport, ...] = field(
-        default=DEFAULT_VIEWPORTS,
-        metadata={
-            "help": "Viewport WxH; give it several times to capture each width (the widest holds the inline "
-            "styles, the others become @media rules). One --viewport captures one width.",
-            "flag": "--viewport",
-            "multiple": Viewport.parse_all,
-        },
-    )
-    seed_format: str = field(
-        default="size",
-        metadata={
-            "help": "Keep the prototype-format text, not only its size.",
-            "flag": "--seed-format-text",
-            "flag_value": "text",
-        },
-    )  # or "text"
+    viewports: tuple[Viewport, ...] = viewports_field()
+    seed_format: str = seed_format_field()
 
 
 def capture_one(store: Store, url: str, options: CaptureOptions) -> tuple[Snapshot, str, bool]:
