@@ -122,6 +122,78 @@ def test_packing_never_attends_across_documents(tiny):
                 start += n
 
 
+def test_split_attention_gives_each_packed_page_its_loss_alone(tiny):
+    """Packed rows without a mask (tinyweb.learn.attention: each page's attention on its own slice): the same
+    logits and per-page loss as each page alone, and the same as the 4-D block mask gives."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from tinyweb.learn.attention import register
+
+    tok = AutoTokenizer.from_pretrained(str(tiny / "base"))
+    model = AutoModelForCausalLM.from_pretrained(str(tiny / "base")).eval()
+    examples, _ = tokenize([page(n) for n in range(6)], tok, 512)
+    rows = packed_rows(examples, 300)
+    masked = PackedCollator(tok.pad_token_id)(rows[:2])
+    split = PackedCollator(tok.pad_token_id, mask=False)(rows[:2])
+    assert "attention_mask" not in split
+
+    with torch.no_grad():
+        by_mask = model(input_ids=masked["input_ids"], position_ids=masked["position_ids"],
+                        attention_mask=masked["attention_mask"]).logits  # fmt: skip
+        model.set_attn_implementation(register())
+        by_split = model(input_ids=split["input_ids"], position_ids=split["position_ids"]).logits
+        model.set_attn_implementation("sdpa")
+        for row_index, row in enumerate(rows[:2]):  # padding may differ: it is nobody's context and has no loss
+            n = len(row["input_ids"])
+            assert torch.allclose(by_split[row_index, :n], by_mask[row_index, :n], atol=1e-5)
+            start = 0
+            for n in row["doc_lengths"]:
+                ids = split["input_ids"][row_index, start : start + n]
+                labels = split["labels"][row_index, start : start + n]
+                alone = model(ids[None]).logits[0]
+                packed = by_split[row_index, start : start + n]
+                assert torch.allclose(packed, alone, atol=1e-5)
+                keep = labels[1:] != IGNORE
+                loss_alone = torch.nn.functional.cross_entropy(alone[:-1][keep], labels[1:][keep])
+                loss_packed = torch.nn.functional.cross_entropy(packed[:-1][keep], labels[1:][keep])
+                assert loss_packed.item() == pytest.approx(loss_alone.item(), rel=1e-5)
+                start += n
+
+
+def test_precision_auto_is_bf16_only_where_the_cpu_has_it(tmp_path):
+    from tinyweb.learn.precision import cpu_flags, resolve
+
+    assert resolve("auto", "cpu", flags={"sse2", "avx2", "avx512f"}) == "fp32"  # AVX-512 alone: bf16 is emulated
+    assert resolve("auto", "cpu", flags={"avx512f", "avx512_bf16"}) == "bf16"
+    assert resolve("auto", "cpu", flags={"amx_bf16", "amx_tile"}) == "bf16"
+    assert resolve("fp32", "cpu", flags={"avx512_bf16"}) == "fp32" and resolve("bf16", "cpu", flags=set()) == "bf16"
+    with pytest.raises(UsageError, match="--precision"):
+        resolve("fp16", "cpu")
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512_bf16\n\nprocessor\t: 1\n")
+    assert cpu_flags(cpuinfo) == {"fpu", "sse2", "avx2", "avx512_bf16"}
+    assert cpu_flags(tmp_path / "missing") == set()
+
+
+def test_bf16_autocast_trains_the_lora_weights_and_is_recorded(tiny, tmp_path):
+    """Under bf16 autocast the losses are those of bf16 matmuls (not fp32's), the fp32 LoRA weights move, and
+    run.json says which precision ran."""
+    fp32 = train(config(tiny, tmp_path / "fp32", precision="fp32"))
+    bf16 = train(config(tiny, tmp_path / "bf16", precision="bf16"))
+    losses = {name: [e["loss"] for e in s["log"] if "loss" in e] for name, s in (("fp32", fp32), ("bf16", bf16))}
+    assert losses["bf16"] != losses["fp32"]  # autocast ran: bf16 rounding changes every loss a little
+    assert losses["bf16"] == pytest.approx(losses["fp32"], rel=0.05)  # and nothing more
+    meta = read_run_config(tmp_path / "bf16")
+    assert (meta["precision"], meta["autocast"], meta["dtype"]) == ("bf16", True, "float32")
+    assert (read_run_config(tmp_path / "fp32")["precision"], read_run_config(tmp_path / "fp32")["autocast"]) == (
+        "fp32",
+        False,
+    )
+    loaded = load_run(tmp_path / "bf16")
+    lora_b = [p for n, p in loaded.model.named_parameters() if "lora_B" in n]
+    assert lora_b and all(p.dtype == torch.float32 for p in lora_b) and any(p.abs().sum() > 0 for p in lora_b)
+
+
 def test_training_logs_loss_changes_lora_and_saves_an_adapter_that_reloads(tiny, tmp_path):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM

@@ -137,8 +137,10 @@ def print_snapshots(snapshots: list[Any], store_path: Path) -> None:
     out.print(f"{len(snapshots)} snapshots in {store_path}")
 
 
-def print_generated(report: dict[str, Any]) -> None:
-    state = "a complete document" if report["complete"] else "[yellow]no closing </html>[/] (raise --max-new-tokens)"
+def print_generated(
+    report: dict[str, Any], unclosed: str = "[yellow]no closing </html>[/] (raise --max-new-tokens)"
+) -> None:
+    state = "a complete document" if report["complete"] else unclosed
     out.print(f"{report['output']}: {state}, {report['new_tokens']} tokens in {report['seconds']:.1f} s")
     if report["unknown_classes"]:
         unknown = ", ".join(report["unknown_classes"][:10])
@@ -338,7 +340,7 @@ class DemoPrinter:
         print_train(summary, run_dir)
 
     def generated(self, report: dict[str, Any]) -> None:
-        print_generated(report)
+        print_generated(report, unclosed="not closed yet (a few steps are not a trained model)")
 
     def finished(self, out_dir: Path) -> None:
         out.print(

@@ -5,9 +5,10 @@ attention across documents.
   sees them (the prompt alone, then what follows). Labels are -100 on the prompt: the model learns to write
   the page, not the request. A row longer than `max_length` is left out, never truncated.
 - Packing: rows are placed first-fit-decreasing into sequences of at most `max_length` tokens. Each document
-  keeps its own position ids (0, 1, …) and a block-diagonal causal attention mask (4-D, additive), so no token
-  attends across a document boundary: a packed document computes exactly what it would alone. Padding at the
-  end of a sequence attends only to itself and has no labels.
+  keeps its own position ids (0, 1, …), from which the attention (tinyweb.learn.attention) keeps documents
+  apart, so no token attends across a document boundary: a packed document computes exactly what it would
+  alone. The collator can instead build a block-diagonal causal 4-D mask (additive; padding attends only to
+  itself), the slower first way, kept to measure against. Padding has no labels.
 - The padded baseline: one document per sequence, batches of similar length, padded to the longest.
 """
 
@@ -112,23 +113,28 @@ def _padded(rows: list[dict[str, Any]], key: str, value: int, width: int) -> Any
 
 
 class PackedCollator:
-    """Batches packed rows: padded to the longest row, with block-diagonal masks and per-document positions."""
+    """Batches packed rows: padded to the longest row, with per-document positions (the attention keeps pages
+    apart by them: tinyweb.learn.attention), and with `mask` a block-diagonal 4-D mask instead."""
 
-    def __init__(self, pad_token_id: int, dtype: Any = None):
+    def __init__(self, pad_token_id: int, dtype: Any = None, mask: bool = True):
         self.pad_token_id = pad_token_id
         self.dtype = dtype
+        self.mask = mask
 
     def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
         import torch
 
         width = max(len(r["input_ids"]) for r in rows)
-        return {
+        batch = {
             "input_ids": _padded(rows, "input_ids", self.pad_token_id, width),
             "labels": _padded(rows, "labels", IGNORE, width),
+            # Padding continues the last page's positions: it comes last, so no real token sees it.
             "position_ids": torch.tensor([r["position_ids"] + list(range(len(r["input_ids"]), width)) for r in rows]),
-            "attention_mask": block_mask([r["doc_lengths"] for r in rows], width, self.dtype or torch.float32),
             "real_tokens": torch.tensor(sum(len(r["input_ids"]) for r in rows)),
         }
+        if self.mask:
+            batch["attention_mask"] = block_mask([r["doc_lengths"] for r in rows], width, self.dtype or torch.float32)
+        return batch
 
 
 class PaddedCollator:

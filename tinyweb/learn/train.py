@@ -4,7 +4,10 @@
   padded baseline with length-grouped batches (tinyweb.learn.data).
 - Validation loss every `eval_steps`; checkpoints every `save_steps` in runs/NAME/checkpoints, `--resume`
   continues from the latest; the run's config in runs/NAME/run.json and a copy of the framework beside it.
-- fp32 on the CPU, bf16 on a GPU that has it, chosen automatically. Under `accelerate launch -m tinyweb train`
+- bf16 mixed precision where the hardware has it natively (a GPU with bf16, a CPU with AVX512-BF16 or AMX),
+  fp32 elsewhere (tinyweb.learn.precision); master weights and optimizer state are fp32 either way.
+- Packed pages keep apart by their position ids: each page's attention runs on its own slice
+  (tinyweb.learn.attention), no mask is built. Under `accelerate launch -m tinyweb train`
   the same code runs data-parallel on several processes, GPUs or machines.
 - Speed is counted in non-padding tokens per second.
 """
@@ -21,6 +24,7 @@ from typing import Any
 
 from tinyweb.errors import UsageError
 from tinyweb.layout import ADAPTER_DIR, CHECKPOINTS_DIR, FRAMEWORK_CSS, LOSS_PNG, METRICS_FILE, RUN_FILE
+from tinyweb.learn.precision import resolve as resolve_precision
 from tinyweb.learn.runs import resolve_base_model
 
 # What a resumed run must share with the run it continues; the rest (steps, epochs) may grow.
@@ -45,6 +49,17 @@ class TrainConfig:
     lr: float = _flag(2e-4, "Learning rate.")
     batch_size: int = _flag(1, "Sequences per device per step.")
     grad_accum: int = _flag(4, "Gradient accumulation steps.")
+    precision: str = _flag(
+        "auto",
+        "bf16 (autocast, fp32 master weights), fp32, or auto: bf16 where the hardware has it natively.",
+        choices=("auto", "fp32", "bf16"),
+    )
+    packed_attention: str = _flag(
+        "split",
+        "How packed pages are kept apart: split (each page's causal attention on its own slice) or mask (a 4-D "
+        "block-diagonal mask, the old way: slower).",
+        choices=("split", "mask"),
+    )
     packing: bool = _flag(
         True, "Pack pages into sequences (they never attend to each other).", flag="--packing/--no-packing"
     )
@@ -80,13 +95,10 @@ def _load_dataset(path: Path) -> Any:
     return data
 
 
-def _device() -> tuple[str, bool]:
-    """('cuda'|'cpu', bf16): bf16 only on a GPU that supports it, fp32 everywhere else."""
+def _device() -> str:
     import torch
 
-    if torch.cuda.is_available():
-        return "cuda", torch.cuda.is_bf16_supported()
-    return "cpu", False
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
@@ -117,14 +129,17 @@ def _start_run(config: TrainConfig, resume: bool, state: Any) -> tuple[Path, dic
     import torch
     import transformers
 
-    device, bf16 = _device()
+    device = _device()
+    precision = resolve_precision(config.precision, device)
     meta = {
         "base_model": config.base_model,
         "max_length": config.max_length,
         "config": asdict(config),
         "base_model_folder": str(resolve_base_model(config.base_model)),
         "device": device,
-        "dtype": "bfloat16" if bf16 else "float32",
+        "dtype": "float32",  # the weights' (and optimizer state's) dtype
+        "precision": precision,
+        "autocast": precision == "bf16",
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__},
         "status": "training",
     }
@@ -164,12 +179,16 @@ def train(config: TrainConfig, resume: bool = False) -> dict[str, Any]:
 
     config.check()
     data = _load_dataset(Path(config.dataset))
-    state = PartialState(cpu=_device()[0] == "cpu")  # as the Trainer will: gloo between CPU processes
+    state = PartialState(cpu=_device() == "cpu")  # as the Trainer will: gloo between CPU processes
     folder, meta = _start_run(config, resume, state)
     model, tokenizer = load_causal_lm(meta["base_model_folder"])
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     sets = _training_sets(config, data, tokenizer)
+    if config.packing and config.packed_attention == "split":
+        from tinyweb.learn.attention import register
+
+        model.set_attn_implementation(register())
     model = _with_lora(model, config)
     trainer = _trainer(config, meta, folder, model, sets, state, resume)
     summary = _fit(trainer, config, folder, resume) | {
@@ -210,7 +229,7 @@ def _training_sets(config: TrainConfig, data: Any, tokenizer: Any) -> TrainingSe
         raise UsageError(f"every training page is longer than --max-length {config.max_length} tokens")
     if config.packing:
         rows: Any = lambda examples: packed_rows(examples, config.max_length)  # noqa: E731
-        collator: Any = PackedCollator(tokenizer.pad_token_id)
+        collator: Any = PackedCollator(tokenizer.pad_token_id, mask=config.packed_attention == "mask")
     else:
         rows = single_rows
         collator = PaddedCollator(tokenizer.pad_token_id, config.max_length if config.pad_to_max_length else None)
@@ -267,7 +286,7 @@ def _trainer(
         save_total_limit=2,
         seed=config.seed,
         data_seed=config.seed,
-        bf16=meta["dtype"] == "bfloat16",
+        bf16=meta["autocast"],
         use_cpu=meta["device"] == "cpu",
         report_to=[],
         remove_unused_columns=False,
