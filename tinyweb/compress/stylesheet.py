@@ -8,12 +8,10 @@ blocks, widest first, after every base class.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import tinycss2
@@ -21,7 +19,7 @@ import tinycss2
 from tinyweb.capture.responsive import query_breakpoint
 from tinyweb.compress.css import CSSError, Style, parse_declarations, split_families, style_text
 from tinyweb.errors import UsageError
-from tinyweb.layout import FRAMEWORK_CSS, FRAMEWORK_FILE
+from tinyweb.layout import FRAMEWORK_FILE
 
 BASE_TOPIC = "base"
 CLASS_RULE = re.compile(r"^\.(-?[A-Za-z_][\w-]*)(::?[a-z-]+)?$")
@@ -152,14 +150,6 @@ class Framework:
             font_faces=data["font_faces"],
             topics=data.get("topics", {}),
         )
-
-    def save(self, out: Path) -> None:
-        (out / FRAMEWORK_FILE).write_text(json.dumps(self.to_json(), indent=1), encoding="utf-8")
-        (out / FRAMEWORK_CSS).write_text(self.css(), encoding="utf-8")
-
-    @classmethod
-    def load(cls, out: Path) -> Framework:
-        return cls.from_json(json.loads((out / FRAMEWORK_FILE).read_text(encoding="utf-8")))
 
 
 def key(kind: str, style: str) -> str:
