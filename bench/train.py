@@ -1,11 +1,14 @@
 """Benchmark training: packing against padded baselines, then the acceptance run (train, evaluate base vs tuned).
 
-Run from the repository root: `python -m bench.train [--out bench/results] [--steps 200] [--skip-packing]
-[--skip-acceptance]`. Needs the corpus build with its dataset: `python -m bench.build`, then `tinyweb label
---data bench/results/corpus-data --out bench/results/build-all` and `tinyweb prompts --out
-bench/results/build-all --max-tokens 320 --fit` (every page condensed to a complete document of at most 320
+Run from the repository root: `python -m bench.train [--out bench/results] [--steps 200] [--skip-speed]
+[--skip-packing] [--skip-acceptance]`. Needs the corpus build with its dataset: `python -m bench.build`,
+then `tinyweb label --data bench/results/corpus-data --out bench/results/build-all` and `tinyweb prompts
+--out bench/results/build-all --max-tokens 320 --fit` (every page condensed to a complete document of at most 320
 tokens with its request, so that a page can end within the 300 new tokens of the acceptance).
 
+0. Speed (bench.speed): the same 100-step run once per factor of the training-speed work, each in its own
+   process, one after the other: wall time and non-padding tokens per second, and whether the losses stay
+   equal (bootstrap 95 % intervals).
 1. Packing: the same model (SmolLM2-135M + LoRA r=16), data and max length (1024), 8 optimizer steps of 4
    sequences each, in three separate processes: packed (documents share sequences, block-diagonal attention),
    padded to the longest in length-grouped batches, and padded to max length. Non-padding tokens per second
@@ -22,11 +25,11 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
+from bench import speed
 from bench.labels import GOLD
+from bench.speed import run_train
 from tinyweb.dataset.quality import read_gold
 from tinyweb.learn.decode import GenerateOptions
 
@@ -34,28 +37,6 @@ MAX_LENGTH = 1024
 PACKING_STEPS = 8
 PROMPTS = 20
 NEW_TOKENS = 300
-
-
-def run_train(args: list[str]) -> dict:
-    """`tinyweb train` in its own process: its metrics and its peak resident memory."""
-    code = (
-        "import resource, sys; from tinyweb.cli import main\n"
-        "try:\n    main(sys.argv[1:], standalone_mode=False)\n"
-        "finally:\n    print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code, "train", *args], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"training failed:\n{done.stderr[-4000:]}")
-    peak = next(int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("PEAK_RSS_KB"))
-    output = Path(args[args.index("--output") + 1])
-    metrics = json.loads((output / "metrics.json").read_text())
-    return {
-        "tokens_per_second": metrics["tokens_per_second"],
-        "non_padding_tokens": metrics["non_padding_tokens"],
-        "seconds": metrics["seconds"],
-        "sequences": metrics["sequences"],
-        "peak_rss_mb": round(peak / 1024),
-    }
 
 
 def packing(dataset: Path, out: Path) -> dict:
@@ -126,6 +107,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument("--dataset", type=Path, default=Path("bench/results/build-all/dataset"))
     parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--skip-packing", action="store_true")
     parser.add_argument("--skip-acceptance", action="store_true")
     args = parser.parse_args()
@@ -133,6 +115,9 @@ def main() -> None:
         raise SystemExit(f"{args.dataset} is missing: see this module's docstring for how to build it")
     result_file = args.out / "train.json"
     result = json.loads(result_file.read_text()) if result_file.is_file() else {}
+    if not args.skip_speed:
+        result["speed"] = speed.run(args.dataset, args.out)
+        result_file.write_text(json.dumps(result, indent=1), encoding="utf-8")
     if not args.skip_packing:
         result["packing"] = packing(args.dataset, args.out)
         result_file.write_text(json.dumps(result, indent=1), encoding="utf-8")

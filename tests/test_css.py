@@ -96,3 +96,16 @@ def test_families_partition_and_keep_shorthands_with_their_longhands():
     assert sorted(d for part in parts.values() for d in part) == sorted(style)
     for short in ("margin", "padding", "border", "border-top", "inset", "gap", "overflow", "outline", "flex"):
         assert {family(p) for p in longhands(short)} == {family(short)}, short
+
+
+def test_a_per_width_class_with_a_semicolon_in_a_url_reads_back_as_written():
+    """A per-width rule is written `!important` by the CSS grammar: a data URL's own ";" (found on a corpus page
+    by the lossless proof) stays inside its value."""
+    from tinyweb.compress.stylesheet import ClassDef, Framework, media_kind, stylesheet_rules
+
+    url = 'url("data:image/svg+xml;base64,PHN2Zz48L3N2Zz4=")'
+    style = style_text([("background-image", url), ("width", "25px")])
+    query = "(max-width: 575.98px)"
+    phone = ClassDef("form-button-phone", "base", "button", media_kind(query, ""), style, uses=1, pages=1)
+    rules = stylesheet_rules(Framework([phone], font_faces=[]).css())
+    assert rules["form-button-phone"].media == [(f"@{query}", (("background-image", url), ("width", "25px")))]

@@ -11,6 +11,7 @@ from PIL import Image
 
 from tests.conftest import tiny_llama
 from tinyweb.dataset.format import prompt_text
+from tinyweb.errors import UsageError
 from tinyweb.layout import FRAMEWORK_CSS
 from tinyweb.learn.decode import GenerateOptions, cut_html, generate_pages
 from tinyweb.learn.evaluate import base_instruction, evaluate
@@ -341,3 +342,21 @@ def test_generate_names_the_page_after_the_request(tiny_run: Path, tmp_path: Pat
     refused = CliRunner().invoke(main, [*request, "-o", "menu-bakery.html"])
     assert refused.exit_code == 2 and "exists: pass --force" in refused.output
     assert CliRunner().invoke(main, [*request, "-o", "menu-bakery.html", "--force"]).exit_code == 0
+
+
+def test_decoding_runs_in_bf16_by_default_on_a_cpu_and_fp32_when_asked(tiny_run: Path) -> None:
+    """`auto` casts the weights to bf16 for decoding (half the bytes read per token); fp32 casts them back,
+    and both write a page in the budget."""
+    import torch
+
+    from tinyweb.learn.decode import decoding_dtype
+
+    run = load_run(tiny_run, merge=True)
+    [fast] = generate_pages(run.model, run.tokenizer, ["A bakery"], GenerateOptions(max_new_tokens=5))
+    assert run.model.dtype == torch.bfloat16 and 1 <= fast.new_tokens <= 5
+    fp32 = GenerateOptions(max_new_tokens=5, precision="fp32")
+    [exact] = generate_pages(run.model, run.tokenizer, ["A bakery"], fp32)
+    assert run.model.dtype == torch.float32 and 1 <= exact.new_tokens <= 5
+    assert decoding_dtype("auto", "cpu") == torch.bfloat16 and decoding_dtype("fp32", "cuda") == torch.float32
+    with pytest.raises(UsageError, match="precision"):
+        GenerateOptions(precision="fp16")

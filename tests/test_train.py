@@ -308,3 +308,34 @@ def test_real_smollm2_trains_a_step(tmp_path, demo_build):
     assert summary["steps"] == 1 and summary["train_loss"] > 0
     run = load_run(tmp_path / "run")
     assert run.model.peft_config["default"].r == 16 and len(run.classes) > 50
+
+
+def test_on_a_gpu_the_batch_comes_from_memory_and_keeps_the_effective_batch(tiny, monkeypatch):
+    """The split (batch × accumulation) stays what was asked; on a GPU the batch grows as far as the probe
+    says memory holds, and a CPU run keeps the given split. The probe runs the tiny model's real step here."""
+    from tinyweb.learn import batch
+    from tinyweb.learn.precision import resolve
+    from tinyweb.models import load_causal_lm
+
+    assert batch.split_batch(8, 100) == (8, 1) and batch.split_batch(8, 3) == (2, 4)
+    assert batch.split_batch(6, 4) == (3, 2) and batch.split_batch(7, 0) == (1, 7)
+    plan = batch.plan_from_memory(8, per_sequence_bytes=2 << 30, free_bytes=10 << 30)  # 4.25 fit: batch 4
+    assert (plan.batch_size, plan.grad_accum, plan.effective) == (4, 2, 8)
+    model, _ = load_causal_lm(tiny / "base")
+    seen = []
+
+    def probe(m, max_length, vocab):  # stands in for probe_cuda: the same forward and backward, on the CPU
+        ids = torch.randint(0, vocab, (1, max_length))
+        m(input_ids=ids, labels=ids).loss.backward()
+        seen.append(sum(p.grad is not None for p in m.parameters()))
+        m.zero_grad(set_to_none=True)
+        return 1 << 30, 3 << 30
+
+    cfg = TrainConfig(output="unused", batch_size=1, grad_accum=8, max_length=64)
+    assert batch.plan_batch(cfg, "cpu", model, probe) == batch.BatchPlan(1, 8)
+    on_gpu = batch.plan_batch(cfg, "cuda", model, probe)
+    assert (on_gpu.batch_size, on_gpu.grad_accum) == (2, 4) and seen and seen[0] > 0
+    cfg.auto_batch = False
+    assert batch.plan_batch(cfg, "cuda", model, probe) == batch.BatchPlan(1, 8)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert resolve("auto", "cuda") == "bf16"

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from lxml import html
 
+from tinyweb.compress.css import CSSError, parse_declarations
+
 # kind of element by tag
 KINDS = {
     **{f"h{i}": "title" for i in range(1, 7)},
@@ -139,7 +141,10 @@ def kind_of(el: html.HtmlElement) -> str:
 
 
 def _style_props(el: html.HtmlElement) -> set[str]:
-    return {part.split(":", 1)[0] for part in (el.get("style") or "").split(";") if ":" in part}
+    try:
+        return set(parse_declarations(el.get("style") or ""))
+    except CSSError:
+        return set()
 
 
 def _is_card(el: html.HtmlElement) -> bool:

@@ -52,7 +52,9 @@ class ClassDef:
 
     def rule(self) -> str:
         if self.media:
-            return self.selector + "{" + ";".join(f"{d} !important" for d in self.style.split(";") if d) + "}"
+            # Split by the CSS grammar, not on ";": a value may hold one (`url("data:image/svg+xml;base64,…")`).
+            decls = parse_declarations(self.style)
+            return self.selector + "{" + ";".join(f"{p}:{v}{IMPORTANT}" for p, v in decls.items()) + "}"
         return f"{self.selector}{{{self.style}}}"
 
 

@@ -5,7 +5,8 @@
 - Validation loss every `eval_steps`; checkpoints every `save_steps` in runs/NAME/checkpoints, `--resume`
   continues from the latest; the run's config in runs/NAME/run.json and a copy of the framework beside it.
 - bf16 mixed precision where the hardware has it natively (a GPU with bf16, a CPU with AVX512-BF16 or AMX),
-  fp32 elsewhere (tinyweb.learn.precision); master weights and optimizer state are fp32 either way.
+  fp32 elsewhere (tinyweb.learn.precision); master weights and optimizer state are fp32 either way. On a
+  GPU the batch is chosen from memory, keeping the effective batch (tinyweb.learn.batch).
 - Packed pages keep apart by their position ids: each page's attention runs on its own slice
   (tinyweb.learn.attention), no mask is built. Under `accelerate launch -m tinyweb train`
   the same code runs data-parallel on several processes, GPUs or machines.
@@ -24,6 +25,7 @@ from typing import Any
 
 from tinyweb.errors import UsageError
 from tinyweb.layout import ADAPTER_DIR, CHECKPOINTS_DIR, FRAMEWORK_CSS, LOSS_PNG, METRICS_FILE, RUN_FILE
+from tinyweb.learn.batch import plan_batch
 from tinyweb.learn.precision import resolve as resolve_precision
 from tinyweb.learn.runs import resolve_base_model
 
@@ -44,11 +46,20 @@ class TrainConfig:
     epochs: float = _flag(3.0, "Passes over the training pages (unless --max-steps).")
     lora_r: int = _flag(16, "LoRA rank.")
     lora_alpha: int = _flag(32, "LoRA alpha.")
-    lora_dropout: float = _flag(0.05, "LoRA dropout.")
+    lora_dropout: float = _flag(
+        0.0,
+        "LoRA dropout (0: none; above, peft draws a mask over every adapted layer's input each step, which cost "
+        "~1.3x the step time on a CPU at the same losses: bench.speed).",
+    )
     max_length: int = _flag(2048, "Tokens per sequence (pages are never cut: longer ones are left out).")
     lr: float = _flag(2e-4, "Learning rate.")
     batch_size: int = _flag(1, "Sequences per device per step.")
     grad_accum: int = _flag(4, "Gradient accumulation steps.")
+    auto_batch: bool = _flag(
+        True,
+        "On a GPU: as much of the effective batch (batch size x accumulation) in one step as memory holds.",
+        flag="--auto-batch/--no-auto-batch",
+    )
     precision: str = _flag(
         "auto",
         "bf16 (autocast, fp32 master weights), fp32, or auto: bf16 where the hardware has it natively.",
@@ -190,6 +201,8 @@ def train(config: TrainConfig, resume: bool = False) -> dict[str, Any]:
 
         model.set_attn_implementation(register())
     model = _with_lora(model, config)
+    batch = plan_batch(config, meta["device"], model)
+    meta["batch"] = asdict(batch)
     trainer = _trainer(config, meta, folder, model, sets, state, resume)
     summary = _fit(trainer, config, folder, resume) | {
         "train_pages": sets.train_pages,
@@ -198,6 +211,8 @@ def train(config: TrainConfig, resume: bool = False) -> dict[str, Any]:
         "sequences": len(sets.train),
         "packing": config.packing,
         "processes": state.num_processes,
+        "batch_size": batch.batch_size,
+        "grad_accum": batch.grad_accum,
         "main_process": trainer.is_world_process_zero(),
     }
     summary["log"] = list(trainer.state.log_history)
@@ -264,14 +279,15 @@ def _trainer(
     """transformers' Trainer for the run: cosine schedule, validation, checkpoints, the run's precision."""
     from transformers import TrainingArguments
 
-    steps_per_epoch = math.ceil(len(sets.train) / (config.batch_size * config.grad_accum * state.num_processes))
+    batch_size, grad_accum = meta["batch"]["batch_size"], meta["batch"]["grad_accum"]
+    steps_per_epoch = math.ceil(len(sets.train) / (batch_size * grad_accum * state.num_processes))
     total_steps = config.max_steps if config.max_steps > 0 else math.ceil(steps_per_epoch * config.epochs)
     validating = sets.validation is not None
     args = TrainingArguments(
         output_dir=str(folder / CHECKPOINTS_DIR),
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.grad_accum,
+        per_device_train_batch_size=batch_size,
+        per_device_eval_batch_size=batch_size,
+        gradient_accumulation_steps=grad_accum,
         learning_rate=config.lr,
         num_train_epochs=config.epochs,
         max_steps=config.max_steps,
