@@ -119,3 +119,36 @@ def test_prompts_fit_long_pages_with_labels_for_what_stays(demo_build, tmp_path)
                     assert name.lower() in text.lower(), (name, row["label"])
     card = (out / "dataset" / "README.md").read_text()
     assert f"{section['fitted']} pages longer than {limit} tokens were condensed" in card
+
+
+DARK = PAGE.replace('<div class="shop-wrap">', '<div class="shop-wrap shop-dark">')
+DARK_CSS = (
+    ".shop-dark{background-color:#1d2733}\n.shop-inner{color:#fff;max-width:960px;margin:0 auto}\n"
+    ".shop-hero-title{font-size:48px}\n"
+)
+
+
+def test_condensing_keeps_the_wrappers_that_paint_or_lay_out():
+    """White text on the dark box that painted it (the blank renders of the first acceptance run): a `div`
+    that paints, colours the text it holds or lays it out stays; plain ones are still unwrapped."""
+    from tinyweb.dataset.fit import framework_keeps, paints_or_lays_out
+
+    budget = 170
+    small = fit_page(DARK, budget, chars, framework_keeps(DARK_CSS))
+    assert small is not None and chars([small])[0] <= budget
+    title = lxml_html.document_fromstring(small).find(".//h1")
+    assert title is not None and title.text == "Crumb Bakery"
+    assert [a.get("class") for a in title.iterancestors()][1:3] == ["shop-inner", "shop-wrap shop-dark"]
+    plain = fit_page(PAGE, budget, chars, framework_keeps(DARK_CSS))  # the same page, its wrappers unpainted
+    assert "shop-wrap" not in plain and "shop-inner" in plain  # shop-inner still lays out and colours
+    assert "shop-inner" not in fit_page(PAGE, budget, chars)  # without the framework: every div may go
+    for decls, expected in (
+        ({"background": "url(a.png) center"}, True),
+        ({"border-top": "1px solid #ddd"}, True),
+        ({"border": "0 none"}, False),
+        ({"box-shadow": "none", "background-color": "transparent"}, False),
+        ({"display": "grid"}, True),
+        ({"margin": "0px auto"}, True),
+        ({"padding": "8px", "font-size": "14px"}, False),
+    ):
+        assert paints_or_lays_out(decls) is expected, decls

@@ -409,7 +409,8 @@ def run_prompts(out: Path, options: PromptOptions) -> dict[str, Any]:
     pages = load_pages(out)
     page_topic, keywords = read_topics(out, pages)
     labels = read_labels(out)
-    section = prompts(pages, labels, page_topic, read_semantic(out, pages), out, options, keywords)
+    css = need(out / FRAMEWORK_CSS, "framework").read_text(encoding="utf-8")
+    section = prompts(pages, labels, page_topic, read_semantic(out, pages), out, options, keywords, css)
     report.write_section(out, "prompts", section)
     return section
 

@@ -11,8 +11,10 @@ such a page out of the dataset, `fit_page` condenses it, trying each step only w
    themselves, each kept whole): the h1 first, then h2s, h3s, other headings, then the rest, each group in
    document order, each unit taken when it fits together with the elements around it not kept yet (a
    section's wrappers are paid for once; plain `div` wrappers are unwrapped, their content taking their
-   place). Icons' path data counts as nothing to read. The most the budget allows is found by bisection,
-   each try counted with the tokenizer.
+   place, but never one that paints or lays out: a background (behind white text, say), a border, a
+   shadow, the text colour its content inherits, flex or grid, a max-width or auto-margin container, by
+   its classes' rules in the framework and its own style (`framework_keeps`). Icons' path data counts as
+   nothing to read. The most the budget allows is found by bisection, each try counted with the tokenizer.
 
 Every element that stays keeps its tag, attributes and classes, and the head stays whole but for the page's
 own @font-face rules (which serve icon fonts) in step 3, so the page uses the framework as the converted page
@@ -21,14 +23,19 @@ did.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from lxml import html as lxml_html
 from lxml.etree import _Element
 
+from tinyweb.compress.css import CSSError, parse_declarations
+from tinyweb.compress.stylesheet import stylesheet_rules
+
 Counter = Callable[[Sequence[str]], list[int]]
+Keeps = Callable[[_Element], bool]  # whether a wrapper paints or lays out, so must never be unwrapped
 
 KEEP_ALIKE = (2,)  # how many of a run of alike siblings to keep (tried in turn)
 MIN_RUN = 3  # a run this long or longer is trimmed
@@ -38,9 +45,14 @@ PRE_LIKE = ("pre", "textarea", "script", "style")
 WHITESPACE = re.compile(r"\s{2,}|\n")
 
 
-def fit_page(document: str, budget: int, count: Counter) -> str | None:
+def _nothing(el: _Element) -> bool:
+    return False
+
+
+def fit_page(document: str, budget: int, count: Counter, keeps: Keeps = _nothing) -> str | None:
     """`document` in at most `budget` tokens (by `count`): itself when it fits, else condensed as the module
-    says; None when even its head and an empty body do not fit."""
+    says; None when even its head and an empty body do not fit. `keeps` names the wrappers that must stay
+    (see framework_keeps); by default every `div` wrapper may be unwrapped."""
     if count([document])[0] <= budget:
         return document
     prefix = document[: document.lower().find("<html")] if "<html" in document.lower() else ""
@@ -69,7 +81,7 @@ def fit_page(document: str, budget: int, count: Counter) -> str | None:
 
     def pruned(chars: int) -> str | None:
         trial = copy.deepcopy(root)
-        prune(trial.find("body"), chars)
+        prune(trial.find("body"), chars, keeps)
         squeeze_whitespace(trial)
         candidate = text(trial)
         return candidate if count([candidate])[0] <= budget else None
@@ -153,24 +165,26 @@ def _shows(el: _Element) -> bool:
     return bool((el.text or "").strip() or (el.tail or "").strip()) or el.tag in CONTROLS
 
 
-def prune(body: _Element, target: int) -> None:
+def prune(body: _Element, target: int, keeps: Keeps = _nothing) -> None:
     """Keep what is worth reading of `body` in at most `target` characters of markup, removing the rest.
 
     The page is rebuilt from its readable units (elements that show words or a control themselves, each kept
     whole with everything inside it): headings first, the page's h1 before h2s before h3s, then everything
     else, each group in document order. A unit is taken when it fits, together with the elements around it
     that are not kept yet, so a section's wrappers are paid for once. Plain `div` wrappers around a unit are
-    unwrapped (their content stays in their place); what is neither taken nor around is removed."""
+    unwrapped (their content stays in their place), unless `keeps` says they paint or lay out; what is
+    neither taken nor around is removed."""
     elements = [el for el in body.iter() if isinstance(el.tag, str) and el is not body]
     size = {el: _size(el) + len(el.tail or "") for el in elements}
     shows = {el: _shows(el) for el in elements}
     units = [el for el in elements if shows[el] and not any(shows[a] for a in _up(el, body))]
     rank = {el: (_tier(el), i) for i, el in enumerate(units)}
+    plain = {el for el in elements if el.tag in UNWRAPPED and not keeps(el)}
     whole: set[_Element] = set()
     around: set[_Element] = set()
     total = _size(body) - sum(size[c] for c in body if isinstance(c.tag, str))
     for unit in sorted(units, key=rank.__getitem__):
-        chain = [a for a in _up(unit, body) if a not in around and a.tag not in UNWRAPPED]
+        chain = [a for a in _up(unit, body) if a not in around and a not in plain]
         cost = size[unit] + sum(_shell(a, size) for a in chain)
         if total + cost <= target:
             whole.add(unit)
@@ -189,7 +203,48 @@ def prune(body: _Element, target: int) -> None:
         el.drop_tag()
 
 
-UNWRAPPED = ("div",)  # wrappers that do not survive condensing: their content takes their place
+UNWRAPPED = ("div",)  # wrappers that do not survive condensing (unless they paint or lay out)
+NO_PAINT = {"none", "transparent", "initial", "unset", "0", "0px", "rgba(0,0,0,0)", "#0000", "#00000000"}
+LAYOUT_DISPLAYS = {"flex", "inline-flex", "grid", "inline-grid"}
+
+
+def paints_or_lays_out(decls: Mapping[str, str]) -> bool:
+    """Whether declarations paint something (a background, a border, a shadow, a text colour: the capture
+    drops what a child inherits, so the child's text relies on it) or lay their content out (flex, grid, a
+    max-width or auto-margin container); shorthands too."""
+    for prop, value in decls.items():
+        value = value.removesuffix(" !important").strip().lower()
+        words = set(value.split())
+        if prop in ("background", "background-color", "background-image", "box-shadow") and value not in NO_PAINT:
+            return True
+        # border, border-top, border-style, border-left-width, …: a drawn line unless none or zero-width
+        border = prop.startswith("border") and not prop.endswith(("radius", "collapse", "spacing", "color", "image"))
+        if border and value not in NO_PAINT and not words & {"none", "hidden"} and not value.startswith(("0 ", "0px ")):
+            return True
+        if prop == "color" or (prop == "display" and value in LAYOUT_DISPLAYS):
+            return True
+        if prop == "max-width" and value not in NO_PAINT:
+            return True
+        if prop in ("margin", "margin-left", "margin-right", "margin-inline") and "auto" in words:
+            return True
+    return False
+
+
+def framework_keeps(css: str) -> Keeps:
+    """`keeps` for pages that use the framework in `css`: an element paints or lays out by the base rules of
+    its classes together with its own residual style."""
+    rules = stylesheet_rules(css) if css else {}
+
+    def keeps(el: _Element) -> bool:
+        decls: dict[str, str] = {}
+        for name in (el.get("class") or "").split():
+            if name in rules:
+                decls.update(rules[name].base)
+        with contextlib.suppress(CSSError):  # a style that does not parse paints nothing we can tell
+            decls.update(parse_declarations(el.get("style") or ""))
+        return paints_or_lays_out(decls)
+
+    return keeps
 
 
 def _up(el: _Element, body: _Element) -> list[_Element]:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tinyweb.dataset.fit import Keeps, fit_page, framework_keeps
 from tinyweb.dataset.format import CODE_MARK, TITLE_MARK, prompt_text
 from tinyweb.errors import UsageError
 from tinyweb.layout import DATASET_DIR, FINAL_DATASET, STATS_PNG
@@ -142,15 +143,16 @@ def relabel(page: dict[str, Any], document: str, topic: str, keywords: list[str]
     return " ".join(label.split()) if isinstance(label, str) and label.strip() else None
 
 
-def fit_row(row: dict[str, Any], page: dict[str, Any], limit: int, keywords: list[str]) -> dict[str, Any] | None:
+def fit_row(
+    row: dict[str, Any], page: dict[str, Any], limit: int, keywords: list[str], keeps: Keeps
+) -> dict[str, Any] | None:
     """`row` condensed so that its text and the end-of-text token fit in `limit` tokens, or None."""
-    from tinyweb.dataset.fit import fit_page
     from tinyweb.models import count_tokens
 
     label = row["label"]
     room = limit - 1 - count_tokens([prompt_text(label)])[0]
     for _ in range(4):
-        document = fit_page(row["completion"], room, count_tokens)
+        document = fit_page(row["completion"], room, count_tokens, keeps)
         if document is None:
             return None
         if row["label_source"] == "extractive":
@@ -172,9 +174,11 @@ def prompts(
     out: Path,
     options: PromptOptions,
     keywords: dict[str, list[str]] | None = None,
+    css: str = "",
 ) -> dict[str, Any]:
     """The prompts stage's entry point: the cleaned pages, their labels, topics and semantic HTML (by id) in;
-    final-dataset.json, dataset/ and dataset-stats.png written to `out`; the report section returned."""
+    final-dataset.json, dataset/ and dataset-stats.png written to `out`; the report section returned.
+    `css` is the framework the semantic pages use: with `fit`, a wrapper it paints or lays out stays."""
     from datasets import Dataset, DatasetDict, Features, Value
 
     from tinyweb.models import count_tokens
@@ -189,8 +193,10 @@ def prompts(
     kept = [r for r in rows if not (limit and r["n_tokens"] + 1 > limit)]
     fitted: list[dict[str, Any]] = []
     if options.fit and too_long:
-        by_id = {p["id"]: p for p in pages}
-        condensed = {r["id"]: fit_row(r, by_id[r["id"]], limit, (keywords or {}).get(r["topic"], [])) for r in too_long}
+        by_id, keeps = {p["id"]: p for p in pages}, framework_keeps(css)
+        condensed = {
+            r["id"]: fit_row(r, by_id[r["id"]], limit, (keywords or {}).get(r["topic"], []), keeps) for r in too_long
+        }
         fitted = [row for row in condensed.values() if row is not None]
         # In the pages' order: each too-long row replaced by its condensed page, or left out.
         kept = [row for row in (condensed.get(r["id"], r) for r in rows) if row is not None]
