@@ -107,7 +107,14 @@ def test_long_pages_are_left_out_never_truncated(demo_build, tmp_path):
         assert row["completion"] == (out / "pages" / f"{row['id']}.html").read_text(encoding="utf-8")
     # One page kept: one split is empty, and still a split with every column (a corpus of one builds).
     assert lengths[1] > lengths[0]
-    assert run_prompts(out, BuildOptions.of(max_tokens=lengths[0] + 1).prompts)["kept"] == 1
+    one = run_prompts(out, BuildOptions.of(max_tokens=lengths[0] + 1).prompts)
+    assert one["kept"] == 1 and one["warnings"] == [
+        "the validation split has no pages (1 pages, validation share 0.1): training runs without validation"
+    ]
+    assert section["warnings"] == []
+    one_page = ["prompts", "--out", str(out), "--max-tokens", str(lengths[0] + 1)]
+    warned = CliRunner().invoke(main, one_page)
+    assert warned.exit_code == 0 and "warning: the validation split has no pages" in warned.output, warned.output
     data = load_from_disk(str(out / "dataset"))
     assert sorted(len(data[split]) for split in data) == [0, 1]
     assert data["train"].column_names == data["validation"].column_names == list(data["train"].features)

@@ -339,3 +339,21 @@ def test_on_a_gpu_the_batch_comes_from_memory_and_keeps_the_effective_batch(tiny
     assert batch.plan_batch(cfg, "cuda", model, probe) == batch.BatchPlan(1, 8)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
     assert resolve("auto", "cuda") == "bf16"
+
+
+def test_a_dataset_without_validation_pages_trains_with_a_warning(tiny, tmp_path):
+    """An empty validation split (a corpus of one site, say): training goes on, without validation, and says so."""
+    import shutil
+
+    from datasets import load_from_disk
+
+    build = tmp_path / "build"
+    shutil.copytree(tiny / "build", build, ignore=shutil.ignore_patterns("dataset"))
+    data = load_from_disk(str(tiny / "build" / "dataset"))
+    empty = DatasetDict({"train": data["train"], "validation": data["validation"].select([])})
+    empty.save_to_disk(str(build / "dataset"), num_shards={"train": 1, "validation": 1})  # as `prompts` saves
+    args = ["train", "--dataset", str(build / "dataset"), "--output", str(tmp_path / "run"), "--max-steps", "1"]
+    result = CliRunner().invoke(main, [*args, "--base-model", str(tiny / "base"), "--max-length", "512"])
+    assert result.exit_code == 0, result.output
+    assert "no validation pages: trained without validation" in result.output and "Traceback" not in result.output
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["eval_loss"] is None

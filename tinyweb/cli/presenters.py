@@ -222,6 +222,8 @@ def print_build(summary: dict[str, Any], out_dir: Path, footer: bool = False) ->
         )
         table.add_row("tokens per page (median / max)", f"{p['n_tokens']['median']:,} / {p['n_tokens']['max']:,}")
     out.print(table)
+    for warning in summary.get("prompts", {}).get("warnings", []):
+        out.print(f"[yellow]warning:[/yellow] {escape(warning)}")
     if "label" in summary and summary["label"].get("imported"):
         imported = summary["label"]["imported"]
         out.print(f"manual labels: {imported['imported']} imported, {imported['removed']} removed")
@@ -279,6 +281,8 @@ def print_train(summary: dict[str, Any], output: Path) -> None:
         table.add_row("validation loss", f"{summary['eval_loss']:.4f}")
     table.add_row("non-padding tokens / s", f"{summary['tokens_per_second']:,}")
     out.print(table)
+    if not summary["validation_pages"]:
+        out.print("[yellow]warning:[/yellow] no validation pages: trained without validation (training loss only)")
     out.print(f"adapter: {output / ADAPTER_DIR}/, loss curve: {output / LOSS_PNG}, metrics: {output / METRICS_FILE}")
 
 

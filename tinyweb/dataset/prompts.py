@@ -264,9 +264,17 @@ def _section(
     for row in kept:
         counts = per_topic.setdefault(row["topic"], dict.fromkeys(SPLITS, 0))
         counts[splits[row["id"]]] += 1
+    counts = Counter(splits[r["id"]] for r in kept)
+    warnings = [
+        f"the {split} split has no pages ({len(kept)} pages, validation share {options.validation_share}): "
+        + ("training runs without validation" if split == "validation" else "nothing to train on")
+        for split in SPLITS
+        if not counts[split]
+    ]
     return {
         "pages": len(kept) + len(too_long),
         "kept": len(kept),
+        "warnings": warnings,
         "left_out_too_long": len(too_long),
         "left_out_pages": [{"id": r["id"], "url": r["url"], "n_tokens": r["n_tokens"]} for r in too_long],
         "fit": options.fit,

@@ -30,6 +30,8 @@ def tokenize(rows: list[dict[str, Any]], tokenizer: Any, max_length: int) -> tup
     """Examples from dataset rows (`prompt`, `completion`), and how many rows were too long to keep."""
     if tokenizer.eos_token_id is None:
         raise ValueError("the tokenizer has no end-of-text token to end each document with")
+    if not rows:  # an empty split: fast tokenizers fail on an empty batch (an IndexError, not an empty list)
+        return [], 0
     prompts = tokenizer([r["prompt"] for r in rows], add_special_tokens=False)["input_ids"]
     completions = tokenizer([r["completion"] for r in rows], add_special_tokens=False)["input_ids"]
     examples, too_long = [], 0
