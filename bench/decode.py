@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.speed import MAX_LENGTH, compare
+from bench.speed import compare, losses
 
 LOSS_PAGES = 12  # validation pages whose loss is compared in bf16 and fp32
 
@@ -47,18 +47,6 @@ def today(model: Any, tokenizer: Any, label: str, new_tokens: int) -> tuple[str,
         )
     row = [t for t in out[0, width:].tolist() if t != tokenizer.eos_token_id]
     return tokenizer.decode(row, skip_special_tokens=True), len(row)
-
-
-def losses(model: Any, tokenizer: Any, rows: list[dict[str, Any]]) -> list[float]:
-    import torch
-
-    from tinyweb.learn.data import tokenize
-
-    examples, _ = tokenize(rows, tokenizer, MAX_LENGTH)
-    with torch.inference_mode():
-        return [
-            float(model(input_ids=torch.tensor([e.input_ids]), labels=torch.tensor([e.labels])).loss) for e in examples
-        ]
 
 
 def main() -> None:

@@ -71,23 +71,27 @@ def run_train(args: list[str]) -> dict:
     }
 
 
-def page_losses(run: Path, dataset: Path) -> list[float]:
-    """Each validation page's mean loss on its completion, from the run's final adapter (fp32, one at a time)."""
+def losses(model: Any, tokenizer: Any, rows: list[dict[str, Any]]) -> list[float]:
+    """Each row's mean loss on its completion, one row at a time."""
     import torch
-    from datasets import load_from_disk
 
     from tinyweb.learn.data import tokenize
+
+    examples, _ = tokenize(rows, tokenizer, MAX_LENGTH)
+    with torch.inference_mode():
+        return [
+            float(model(input_ids=torch.tensor([e.input_ids]), labels=torch.tensor([e.labels])).loss) for e in examples
+        ]
+
+
+def page_losses(run: Path, dataset: Path) -> list[float]:
+    """Each validation page's loss from the run's final adapter (fp32)."""
+    from datasets import load_from_disk
+
     from tinyweb.learn.runs import load_run
 
     loaded = load_run(run)
-    examples, _ = tokenize(list(load_from_disk(str(dataset))["validation"]), loaded.tokenizer, MAX_LENGTH)
-    losses = []
-    with torch.inference_mode():
-        for example in examples:
-            ids = torch.tensor([example.input_ids])
-            labels = torch.tensor([example.labels])
-            losses.append(float(loaded.model(input_ids=ids, labels=labels).loss))
-    return losses
+    return losses(loaded.model, loaded.tokenizer, list(load_from_disk(str(dataset))["validation"]))
 
 
 def bootstrap(values: list[float], seed: int = 0) -> tuple[float, float, float]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 
@@ -232,19 +233,21 @@ def paints_or_lays_out(decls: Mapping[str, str]) -> bool:
 
 def framework_keeps(css: str) -> Keeps:
     """`keeps` for pages that use the framework in `css`: an element paints or lays out by the base rules of
-    its classes together with its own residual style."""
+    its classes together with its own residual style (decided once per class list and style: the bisection
+    asks again for every copy of the page it tries)."""
     rules = stylesheet_rules(css) if css else {}
 
-    def keeps(el: _Element) -> bool:
+    @functools.cache
+    def decide(classes: str, style: str) -> bool:
         decls: dict[str, str] = {}
-        for name in (el.get("class") or "").split():
+        for name in classes.split():
             if name in rules:
                 decls.update(rules[name].base)
         with contextlib.suppress(CSSError):  # a style that does not parse paints nothing we can tell
-            decls.update(parse_declarations(el.get("style") or ""))
+            decls.update(parse_declarations(style))
         return paints_or_lays_out(decls)
 
-    return keeps
+    return lambda el: decide(el.get("class") or "", el.get("style") or "")
 
 
 def _up(el: _Element, body: _Element) -> list[_Element]:

@@ -264,12 +264,12 @@ def _section(
     for row in kept:
         counts = per_topic.setdefault(row["topic"], dict.fromkeys(SPLITS, 0))
         counts[splits[row["id"]]] += 1
-    counts = Counter(splits[r["id"]] for r in kept)
+    split_counts = Counter(splits[r["id"]] for r in kept)
     warnings = [
         f"the {split} split has no pages ({len(kept)} pages, validation share {options.validation_share}): "
         + ("training runs without validation" if split == "validation" else "nothing to train on")
         for split in SPLITS
-        if not counts[split]
+        if not split_counts[split]
     ]
     return {
         "pages": len(kept) + len(too_long),
@@ -285,7 +285,7 @@ def _section(
         ],
         "max_tokens": options.max_tokens,
         "validation_share": options.validation_share,
-        "splits": dict(Counter(splits[r["id"]] for r in kept)),
+        "splits": dict(split_counts),
         "topics": dict(sorted(per_topic.items())),
         "label_sources": dict(sorted(Counter(r["label_source"] for r in kept).items())),
         "n_tokens": _stats([r["n_tokens"] for r in kept]),

@@ -23,12 +23,12 @@ from typing import Any
 
 from tinyweb.dataset.format import prompt_text
 from tinyweb.errors import UsageError
+from tinyweb.learn.precision import PRECISIONS
 
 Progress = Callable[[int], None]  # called with the number of pages just generated (or rendered)
 
 _CLOSE = re.compile(r"</html\s*>", re.IGNORECASE)
 STOP_TAIL = 12  # tokens whose text is searched for </html> after each step (it takes at most 7, plus spaces)
-PRECISIONS = ("auto", "bf16", "fp32")
 
 
 @dataclass

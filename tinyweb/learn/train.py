@@ -26,6 +26,7 @@ from typing import Any
 from tinyweb.errors import UsageError
 from tinyweb.layout import ADAPTER_DIR, CHECKPOINTS_DIR, FRAMEWORK_CSS, LOSS_PNG, METRICS_FILE, RUN_FILE
 from tinyweb.learn.batch import plan_batch
+from tinyweb.learn.precision import PRECISIONS
 from tinyweb.learn.precision import resolve as resolve_precision
 from tinyweb.learn.runs import resolve_base_model
 
@@ -63,7 +64,7 @@ class TrainConfig:
     precision: str = _flag(
         "auto",
         "bf16 (autocast, fp32 master weights), fp32, or auto: bf16 where the hardware has it natively.",
-        choices=("auto", "fp32", "bf16"),
+        choices=PRECISIONS,
     )
     packed_attention: str = _flag(
         "split",
