@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import resource
 import signal
 import socket
 import subprocess
@@ -28,10 +29,20 @@ class ServeProcess:
     """`python -m tinyweb serve --host 127.0.0.1 --port PORT --data DATA`, started, killed and restarted
     on the same port and data directory. Its output goes to `log` (shown when it fails to start)."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, log: Path | None = None):
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        log: Path | None = None,
+        args: tuple[str, ...] = (),
+        open_files: int | None = None,
+    ):
+        """`args`: more `tinyweb serve` flags; `open_files`: the process's open-file limit (`ulimit -n`)."""
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.log = log or self.data_dir.parent / f"{self.data_dir.name}-serve.log"
+        self.args = args
+        self.open_files = open_files
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
@@ -46,8 +57,18 @@ class ServeProcess:
     def start(self) -> None:
         """Start the server and return once /api/health answers."""
         command = [sys.executable, "-m", "tinyweb", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        limit = self.open_files
+
+        def lower_limit() -> None:  # in the child, before it runs Python
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limit, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen([*command, "--data", str(self.data_dir)], stdout=log, stderr=log)
+            self.process = subprocess.Popen(
+                [*command, "--data", str(self.data_dir), *self.args],
+                stdout=log,
+                stderr=log,
+                preexec_fn=lower_limit if limit is not None else None,
+            )
         self.starts += 1
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:

@@ -44,6 +44,7 @@ from tinyweb.layout import (
     VERIFY_DIR,
 )
 from tinyweb.parallel import quiet_datasets
+from tinyweb.private import private_dir
 from tinyweb.store import Store
 
 MAX_LISTED_FAILURES = 10
@@ -151,7 +152,7 @@ def run_clean(store: Store, out: Path, options: CleanOptions) -> dict[str, Any]:
             f"every one of the {len(snapshots)} snapshots was dropped ({dict(reasons)})"
             + (": raise --max-tokens, or keep long pages with --fit" if "too_long" in reasons else "")
         )
-    out.mkdir(parents=True, exist_ok=True)
+    private_dir(out, "build folder")
     target, tmp = out / CLEAN_DIR, out / (CLEAN_DIR + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     with quiet_datasets():

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tinyweb.errors import StoreError
+from tinyweb.private import FILE_MODE, make_private, private_dir
 from tinyweb.snapshot import Snapshot, upgrade_record
 from tinyweb.urls import normalize_url
 
@@ -137,12 +138,9 @@ class Store:
     def __init__(self, data_dir: str | os.PathLike[str], background_checkpoints: bool = False):
         """`background_checkpoints`: copy committed pages from the WAL into the database on a thread of its
         own instead of in the commit that fills the log (the server's writes then never wait for it)."""
-        self.data_dir = Path(data_dir)
-        try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create data directory {self.data_dir}: {exc.strerror}") from exc
+        self.data_dir = private_dir(data_dir, "data directory")
         self.path = self.data_dir / DB_NAME
+        private_database(self.path)
         self._lock = threading.RLock()
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
@@ -360,6 +358,18 @@ class Store:
                 (crawl_id,),
             )
             return [CrawlPage(*row) for row in rows]
+
+
+def private_database(path: Path) -> None:
+    """The database file made 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database's
+    own mode. A database from before (0644) is set to 0600, its -wal and -shm with it."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE))
+    except FileExistsError:
+        for suffix in ("", "-wal", "-shm"):
+            make_private(f"{path}{suffix}")
+    except OSError as exc:
+        raise StoreError(f"cannot create the database {path}: {exc.strerror}") from exc
 
 
 def _utf8_length(text: str) -> int:

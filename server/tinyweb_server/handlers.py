@@ -52,7 +52,12 @@ async def read_snapshot(request: web.Request) -> tuple[Snapshot, bytes]:
         raise ApiError(413, f"body of {request.content_length} bytes is over the limit of {limit} bytes")
     if request.content_type != "application/json":
         raise ApiError(415, f"send the snapshot as application/json, not {request.content_type or 'nothing'}")
-    body = await request.read()  # aiohttp stops at client_max_size with 413 when there is no Content-Length
+    timeout = request.app[CONFIG_KEY].body_timeout_s
+    try:
+        async with asyncio.timeout(timeout):
+            body = await request.read()  # aiohttp stops at client_max_size with 413 when there is no Content-Length
+    except TimeoutError:
+        raise ApiError(408, f"the body did not arrive within {timeout:g} s: send it again") from None
     if not body:
         raise ApiError(400, "empty body: send one Snapshot as JSON")
     try:

@@ -21,9 +21,12 @@ CODES: dict[int, ErrorCode] = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    421: "misdirected_request",
     422: "invalid_record",
+    503: "unavailable",
 }
 PUBLIC_PATHS = {"/", "/api/health", "/openapi.json"}
 CORS_METHODS = "GET, POST, DELETE, OPTIONS"
@@ -65,9 +68,29 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status == 405 and "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
         return response
+    except ConnectionError as exc:
+        # The client went away (closed the tab, lost the network) mid-request: no fault of ours, and the answer
+        # (which aiohttp then fails to write, quietly) is for the record only.
+        log.info("client went away during %s %s (%s)", request.method, request.path, exc)
+        return error_response(400, "the connection was lost before the request was read")
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal error: see the server's log")
+
+
+@web.middleware
+async def host_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer only requests addressed to us by a loopback name, the listening address or an --allowed-host:
+    a web page whose own name was re-pointed at 127.0.0.1 (DNS rebinding) sends its own name as Host."""
+    host = request.headers.get("Host")
+    if not request.app[CONFIG_KEY].answers_host(host):
+        shown = "no Host header" if host is None else f"Host {host[:100]!r}"
+        return error_response(
+            421,
+            f"{shown} is not this server's: use http://127.0.0.1:{request.app[CONFIG_KEY].port}/ "
+            "(with --allow-remote, name other hosts with --allowed-host)",
+        )
+    return await handler(request)
 
 
 def allowed_origin(request: web.Request) -> str | None:
@@ -116,6 +139,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         token = request_token(request)
         if token is None:
             raise ApiError(401, "missing token: send 'Authorization: Bearer <token>' (printed by `tinyweb serve`)")
-        if not hmac.compare_digest(token.encode(), request.app[TOKEN_KEY].encode()):
+        # The token is ASCII (token_urlsafe); a header that is not (invalid UTF-8 arrives as surrogates) is wrong.
+        if not token.isascii() or not hmac.compare_digest(token.encode(), request.app[TOKEN_KEY].encode()):
             raise ApiError(401, "wrong token: use the one `tinyweb serve` printed (kept in DATA/server-token)")
     return await handler(request)

@@ -17,7 +17,10 @@ ErrorCode = Literal[
     "not_found",
     "method_not_allowed",
     "bad_request",
+    "request_timeout",
+    "misdirected_request",
     "internal_error",
+    "unavailable",
 ]
 
 

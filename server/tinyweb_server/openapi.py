@@ -131,6 +131,11 @@ def build_openapi(version: str) -> dict[str, Any]:
             }
         },
     }
+    for item in paths.values():
+        for method, operation in item.items():
+            if method != "parameters":  # any request may be for a host not ours, or find every connection busy
+                operation["responses"].update(errors(421, 503))
+    paths["/api/snapshots"]["post"]["responses"].update(errors(408))
     return {
         "openapi": "3.1.0",
         "info": {"title": "tinyweb ingest server", "version": version},

@@ -26,6 +26,7 @@ from tinyweb.learn.decode import GenerateOptions
 from tinyweb.learn.generate import PageFile
 from tinyweb.learn.requests import RequestOptions
 from tinyweb.learn.train import TrainConfig
+from tinyweb.private import private_output, restrict_umask
 from tinyweb.store import Store, default_data_dir
 from tinyweb_server.config import ServerConfig
 
@@ -61,6 +62,7 @@ jobs = options_of(CleanOptions, skip=("max_tokens",))
 @click.version_option(package_name="tinyweb")
 def main() -> None:
     """tinyweb: capture web pages, compress them into a semantic CSS framework, train a tiny web-design model."""
+    restrict_umask()  # what the commands write holds captured pages: 0600 files, 0700 folders (tinyweb.private)
 
 
 # --- capture ----------------------------------------------------------------------------------------------------
@@ -78,7 +80,8 @@ def capture(url: str, output: Path | None, data_dir: Path | None, **options: Any
     with open_store(data_dir) as store:
         snap, snapshot_id, created = capture_one(store, url, make(CaptureOptions, options))
     if output:
-        output.write_text(snap.model_dump_json(indent=1), encoding="utf-8")
+        with private_output(str(output)) as file:
+            file.write(snap.model_dump_json(indent=1))
     show.print_capture(snap, snapshot_id, created)
 
 
@@ -106,7 +109,7 @@ def export(data_dir: Path | None, output: str) -> None:
     """Write every stored snapshot as one JSON record per line."""
     from tinyweb.capture.session import export_snapshots
 
-    with open_store(data_dir) as store, click.open_file(output, "w", encoding="utf-8") as stream:
+    with open_store(data_dir) as store, private_output(output) as stream:
         show.print_exported(export_snapshots(store, stream), output)
 
 

@@ -21,6 +21,7 @@ from tinyweb.compress.stylesheet import class_names
 from tinyweb.errors import UsageError
 from tinyweb.layout import ADAPTER_DIR, FRAMEWORK_CSS, RUN_FILE
 from tinyweb.models import BASE_MODELS, ModelError
+from tinyweb.private import private_dir
 
 # peft 0.21 asks transformers 5 a deprecated question on every adapter it wraps; nothing for a user to act on.
 warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
@@ -104,7 +105,7 @@ def export_model(folder: Path, target: Path) -> Path:
     if target.exists() and any(target.iterdir()):
         raise UsageError(f"{target} is not empty: export into a new folder")
     run = load_run(folder, merge=True)
-    target.mkdir(parents=True, exist_ok=True)
+    private_dir(target, "model folder")
     run.model.save_pretrained(str(target))
     run.tokenizer.save_pretrained(str(target))
     if run.css_path.is_file():

@@ -29,6 +29,7 @@ from tinyweb.learn.batch import plan_batch
 from tinyweb.learn.precision import PRECISIONS
 from tinyweb.learn.precision import resolve as resolve_precision
 from tinyweb.learn.runs import resolve_base_model
+from tinyweb.private import private_dir
 
 # What a resumed run must share with the run it continues; the rest (steps, epochs) may grow.
 FIXED_ON_RESUME = ("base_model", "dataset", "max_length", "lora_r", "lora_alpha", "packing", "batch_size", "grad_accum")
@@ -157,7 +158,7 @@ def _start_run(config: TrainConfig, resume: bool, state: Any) -> tuple[Path, dic
     }
     state.wait_for_everyone()
     if state.is_main_process:
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder, "run folder")
         shutil.copyfile(css, folder / FRAMEWORK_CSS)
         _write_json(run_file, meta)
     return folder, meta
