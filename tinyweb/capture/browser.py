@@ -296,6 +296,9 @@ async def capture_loaded_page(
     """Run the capture script on an already loaded and settled page and return its Snapshot. With several
     `viewports` (widest first, the page's current one), the page is captured at each width and the narrower
     ones become @media rules (widths.js, the merge the extension uses too)."""
+    if requested_url is not None:  # without the credentials it may carry, as the script does the page's own URL
+        await ensure_script(page)
+        requested_url = await page.evaluate("u => globalThis.tinywebCapture.pageUrl(u)", requested_url)
     if len(viewports) < 2:
         result = await run_capture(page, **options)
         return Snapshot.from_capture(result, source=source, requested_url=requested_url, viewports=list(viewports))

@@ -115,6 +115,20 @@
     "accept", "autocomplete", "tabindex", "data", "hreflang", "usemap", "ismap", "shape", "coords",
     "allow", "allowfullscreen", "frameborder", "sandbox", "wrap", "high", "low", "optimum", "list"]);
   const URL_ATTRS = new Set(["href", "src", "poster", "cite", "action", "data"]);
+  // What a URL in a snapshot may point at: pages, mail and phone links, images. Anything else (javascript:,
+  // vbscript:, blob:, about:, a data: URL that is not an image) is dropped, judged on the URL as the browser
+  // parses it, so "java&#x09;script:" or a leading control character is no way around it.
+  const SAFE_SCHEMES = new Set(["http:", "https:", "mailto:", "tel:"]);
+  // Query and fragment parameters that carry credentials (reset and magic links, OAuth's #access_token=, signed
+  // S3/GCS/CloudFront URLs, session ids): removed from every URL the snapshot keeps.
+  const SECRET_PARAM = new RegExp("^(?:x-(?:amz|goog)-[a-z0-9-]+|code|sig|key|sid|auth|jwt|otp|pwd|nonce|" +
+    "signature|policy|key-pair-id)$|(?:^|[_.-])(?:[a-z]*token|secrets?|pass(?:word|wd)?|session(?:id)?|" +
+    "credentials?|api[_-]?key|access[_-]?key|signature|auth)(?:$|[_.-])", "i");
+  // SVG attributes that HTML's rules drop: typed values and documents (an SVG element keeps its other attributes,
+  // which are its geometry and paint).
+  const SVG_DROP = new Set(["value", "srcdoc", "formaction", "contenteditable"]);
+  // SVG animations: one that sets a link (<set attributeName="href" to="javascript:…">) is dropped whole.
+  const SVG_ANIMATIONS = new Set(["set", "animate", "animatetransform", "animatemotion", "discard"]);
   // Inputs whose value is what a person typed: the attribute is dropped. A range's or a colour's authored
   // default is kept (the live value, which a person may have moved, never is: only the attribute).
   const TEXT_INPUTS = new Set(["text", "search", "email", "url", "tel", "number", "password", "date",
@@ -439,24 +453,29 @@
       const parts = [];
       const body = this.doc.body;
       if (body) {
-        this.element(body, live, parts, false);
+        this.element(body, live, parts);
       }
       return { open: "<html" + attrs + ">", inner: parts.join("") };
     }
 
     /** Serialize `el` (an element to keep) into `parts`. */
-    element(el, parentLive, parts, inSvg) {
+    element(el, parentLive, parts) {
       this.elementCount++;
       const tag = el.localName;
       const ns = el.namespaceURI;
-      const svg = inSvg || ns === SVG_NS;
+      // HTML inside <foreignObject> is HTML: it gets HTML's attribute rules, not SVG's.
+      const svg = ns === SVG_NS;
       if (tag === "canvas" && !svg) return this.canvas(el, parentLive, parts);
       if (tag === "input" && String(el.type).toLowerCase() === "hidden") return;
       const live = this.read(el);
       const staticDisplay = this.staticDisplay.get(el);
       if (staticDisplay !== undefined && live[this.displayIndex] !== "none") live[this.displayIndex] = staticDisplay;
       const ref = this.probe.reference(el, svg, live[this.propIndex.get("font-size")]);
-      const decls = this.diff(live, ref, parentLive);
+      // An editable region (a compose box, designMode's body) holds what a person typed: its box is kept, its
+      // content never is. The walk meets the outermost one first, so nested ones go with it.
+      const editable = el.isContentEditable === true;
+      const decls = editable ? this.editableBox(el, this.diff(live, ref, parentLive)) :
+        this.diff(live, ref, parentLive);
       let key = null;
       const pseudo = this.pseudoElements(el, live, svg);
       if (pseudo.length) {
@@ -466,27 +485,34 @@
       const name = svg || ns === MATHML_NS ? el.tagName : tag;
       parts.push("<" + name + this.attributes(el, decls, key, svg, pseudo) + ">");
       if (!VOID.has(tag) || svg) {
-        if (tag === "textarea") {
-          // The text of a textarea is what the user typed: never captured.
+        if (tag === "textarea" || editable) {
+          // The text of a textarea or an editable region is what the user typed: never captured.
         } else if (tag !== "iframe") {
           // (an iframe's content is another document: it is loaded from its src)
-          this.children(el, live, parts, svg);
+          this.children(el, live, parts);
         }
         parts.push("</" + name + ">");
       }
     }
 
-    children(el, live, parts, svg) {
+    children(el, live, parts) {
       for (const child of flatChildren(el)) {
         if (child.nodeType === 3) {
           const text = escapeText(child.data);
           parts.push(text);
         } else if (child.nodeType === 1) {
           if (DROP_TAGS.has(child.localName) && child.namespaceURI !== SVG_NS) continue;
-          if (child.localName === "style" || child.localName === "script") continue;
-          this.element(child, live, parts, svg);
+          if (child.localName === "style" || child.localName === "script" || setsLink(child)) continue;
+          this.element(child, live, parts);
         }
       }
+    }
+
+    /** An editable region's declarations with its live size written out: left empty, it keeps its box. */
+    editableBox(el, decls) {
+      const cs = this.win.getComputedStyle(el);
+      if (el.namespaceURI !== HTML_NS || cs.display === "inline" || cs.display === "contents") return decls;
+      return decls.filter((d) => !/^(width|height): /.test(d)).concat([`width: ${cs.width}`, `height: ${cs.height}`]);
     }
 
     canvas(el, parentLive, parts) {
@@ -583,8 +609,7 @@
           }
           if (!matches) continue;
           cs = cs || this.win.getComputedStyle(el);
-          const body = resolveVars(rule.style.cssText, cs).replace(/url\(\s*(["']?)([^"')]+)\1\s*\)/g,
-            (u, q, url) => `url("${absoluteUrl(url, base)}")`);
+          const body = cssUrls(resolveVars(rule.style.cssText, cs), base);
           out.push([part.slice(m.index), body.replace(/;\s*$/, "")]);
         }
       }
@@ -627,6 +652,7 @@
         const name = attr.name.toLowerCase();
         if (name === "style" || name === "class" || name.startsWith("on")) continue;
         if (svg) {
+          if (SVG_DROP.has(name)) continue;
           if (name === "id" || !name.startsWith("data-")) out += this.attr(attr.name, attr.value, el, true);
           continue;
         }
@@ -653,10 +679,13 @@
 
     attr(name, value, el, svg) {
       const lower = name.toLowerCase();
-      if (lower === "srcset") value = absoluteSrcset(value, this.doc.baseURI);
-      else if (URL_ATTRS.has(lower) || lower === "xlink:href") {
-        if (/^\s*javascript:/i.test(value)) value = "#";
-        else if (!(svg && value.startsWith("#")) && value !== "") value = absoluteUrl(value, this.doc.baseURI);
+      if (lower === "srcset") {
+        value = safeSrcset(value, this.doc.baseURI);
+      } else if (URL_ATTRS.has(lower) || lower === "xlink:href") {
+        const same = svg && value.trim().startsWith("#"); // a reference inside the SVG itself
+        const safe = value === "" || same ? value.trim() : safeUrl(value, this.doc.baseURI);
+        if (safe === null && lower !== "href" && lower !== "xlink:href") return "";
+        value = safe === null ? "#" : safe; // a link that led nowhere safe still looks like a link
       }
       return value === "" && !URL_ATTRS.has(lower) ? " " + name : ` ${name}="${escapeAttr(value)}"`;
     }
@@ -689,11 +718,11 @@
         const name = svg ? el.tagName : tag;
         parts.push(this.seedOpenTag(el, name));
         if (VOID.has(tag) && !svg) return;
-        if (tag !== "textarea" && tag !== "iframe") {
+        if (tag !== "textarea" && tag !== "iframe" && el.isContentEditable !== true) {
           for (const child of flatChildren(el)) {
             if (child.nodeType === 3) parts.push(escapeText(child.data));
             else if (child.nodeType === 1 && !(DROP_TAGS.has(child.localName) && child.namespaceURI !== SVG_NS) &&
-              child.localName !== "style" && child.localName !== "script") walk(child);
+              child.localName !== "style" && child.localName !== "script" && !setsLink(child)) walk(child);
           }
         }
         parts.push("</" + name + ">");
@@ -719,9 +748,15 @@
       for (const attr of Array.from(el.attributes)) {
         // The prototype kept every attribute; typed or preset form values never leave the page.
         if (attr.name === "style" || attr.name === "data-tw-i" || formField && attr.name === "value") continue;
+        if (attr.name === "srcdoc" || el.namespaceURI === SVG_NS && SVG_DROP.has(attr.name)) continue;
+        const lower = attr.name.toLowerCase();
+        if (lower === "srcset" || URL_ATTRS.has(lower) || lower === "xlink:href") {
+          attrs += this.attr(attr.name, attr.value, el, el.namespaceURI === SVG_NS); // URLs as the snapshot has them
+          continue;
+        }
         attrs += ` ${attr.name}="${escapeAttr(attr.value)}"`;
       }
-      return "<" + name + attrs + (decls.length ? ` style="${escapeAttr(decls.join("; "))};"` : "") + ">";
+      return "<" + name + attrs + (decls.length ? ` style="${escapeAttr(cssUrls(decls.join("; ")))};"` : "") + ">";
     }
 
     // --- head and metadata ----------------------------------------------------------------------
@@ -730,11 +765,12 @@
       const doc = this.doc;
       let head = '<head><meta charset="utf-8">';
       head += "<title>" + escapeText(doc.title || "") + "</title>";
-      head += `<base href="${escapeAttr(doc.baseURI)}">`;
+      head += `<base href="${escapeAttr(pageUrl(doc.baseURI))}">`;
       const viewport = doc.querySelector('meta[name="viewport" i]');
       if (viewport) head += `<meta name="viewport" content="${escapeAttr(viewport.content)}">`;
       const rules = this.fontFaces().concat(this.pseudoRules);
-      if (rules.length) head += "<style>\n" + rules.join("\n").replace(/<\/style/gi, "<\\/style") + "\n</style>";
+      const css = cssUrls(rules.join("\n"), doc.baseURI).replace(/<\/style/gi, "<\\/style");
+      if (rules.length) head += "<style>\n" + css + "\n</style>";
       return head + "</head>";
     }
 
@@ -744,7 +780,7 @@
       for (const { rule, base } of this.sheets.fontFaces) {
         const family = rule.style.getPropertyValue("font-family").trim().replace(/^["']|["']$/g, "");
         if (!this.usedFamilies.has(family.toLowerCase())) continue;
-        out.add(rule.cssText.replace(/url\(\s*(["']?)([^"')]+)\1\s*\)/g, (m, q, u) => `url("${absoluteUrl(u, base)}")`));
+        out.add(cssUrls(rule.cssText, base));
       }
       this.fontFaceCount = out.size;
       return Array.from(out);
@@ -758,11 +794,13 @@
       };
       const og = {};
       for (const m of Array.from(doc.querySelectorAll('meta[property^="og:"]'))) {
-        og[m.getAttribute("property").slice(3)] = m.getAttribute("content") || "";
+        const name = m.getAttribute("property").slice(3);
+        const content = m.getAttribute("content") || "";
+        og[name] = /^(url|image|video|audio)(:url|:secure_url)?$/.test(name) ? pageUrl(content) : content;
       }
-      const text = doc.body ? (doc.body.innerText || "").replace(/\n{3,}/g, "\n\n").trim() : "";
+      const text = textWithoutEditables(doc, this.elements).replace(/\n{3,}/g, "\n\n").trim();
       return {
-        url: doc.URL,
+        url: pageUrl(doc.URL),
         title: doc.title || "",
         description: metaContent('meta[name="description" i]'),
         og,
@@ -1713,7 +1751,7 @@
   }
 
   function styleAttr(decls) {
-    return ` style="${escapeAttr(decls.join("; "))}"`;
+    return ` style="${escapeAttr(cssUrls(decls.join("; ")))}"`;
   }
 
   function escapeText(s) {
@@ -1724,21 +1762,132 @@
     return s.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;").replace(/\u00a0/g, "&nbsp;");
   }
 
-  function absoluteUrl(u, base) {
+  /**
+   * `u` resolved against `base` as the browser parses it, with credential-like parameters removed; null when
+   * its scheme is not in SAFE_SCHEMES and it is not a data: image.
+   */
+  function safeUrl(u, base) {
+    let url;
     try {
-      return new URL(u.trim(), base).href;
+      url = new URL(u, base);
+    } catch (err) {
+      return null;
+    }
+    if (url.protocol === "data:") return /^data:image\//i.test(url.href) ? u.trim() : null;
+    return SAFE_SCHEMES.has(url.protocol) ? withoutSecrets(url).href : null;
+  }
+
+  /** The page's own URL (the record's url, <base href>, og:url) without its secrets; left as it is when it
+   * is not a URL tinyweb can parse. */
+  function pageUrl(u) {
+    try {
+      return withoutSecrets(new URL(u)).href;
     } catch (err) {
       return u;
     }
   }
 
-  function absoluteSrcset(value, base) {
+  function withoutSecrets(url) {
+    if (url.protocol !== "http:" && url.protocol !== "https:") return url;
+    url.username = "";
+    url.password = "";
+    if (/;jsessionid=/i.test(url.pathname)) url.pathname = url.pathname.replace(/;jsessionid=[^/]*/gi, "");
+    if (url.search) url.search = withoutSecretParams(url.search.slice(1));
+    if (url.hash.includes("=")) url.hash = withoutSecretParams(url.hash.slice(1)); // #access_token=…&state=…
+    return url;
+  }
+
+  /** `a=1&token=x` as `a=1`; the text untouched (not re-encoded) when it holds no secret. */
+  function withoutSecretParams(text) {
+    const params = new URLSearchParams(text);
+    const secret = Array.from(new Set(params.keys())).filter((name) => SECRET_PARAM.test(name));
+    if (!secret.length) return text;
+    for (const name of secret) params.delete(name);
+    return params.toString();
+  }
+
+  function safeSrcset(value, base) {
     return value.split(",").map((part) => {
       const bits = part.trim().split(/\s+/);
-      if (!bits[0]) return part.trim();
-      bits[0] = absoluteUrl(bits[0], base);
-      return bits.join(" ");
-    }).join(", ");
+      if (!bits[0]) return null;
+      bits[0] = safeUrl(bits[0], base);
+      return bits[0] === null ? null : bits.join(" ");
+    }).filter((part) => part !== null).join(", ");
+  }
+
+  /**
+   * CSS with each url() made safe (safeUrl), or `none` where it was not; a url( that does not parse is cut
+   * from there on. Quoted URLs may hold quotes and escapes of the other kind: they are read as CSS reads them.
+   */
+  function cssUrls(css, base) {
+    const start = /url\(/gi;
+    if (!start.test(css)) return css;
+    start.lastIndex = 0;
+    let out = "";
+    let from = 0;
+    let m;
+    while ((m = start.exec(css)) !== null) {
+      const parsed = cssUrlAt(css, m.index + 4);
+      if (parsed === null) return out + css.slice(from, m.index) + "none";
+      const safe = safeUrl(parsed.url, base);
+      out += css.slice(from, m.index) + (safe === null ? "none" : `url("${safe.replace(/["\\\n]/g, encodeURI)}")`);
+      from = start.lastIndex = parsed.end;
+    }
+    return out + css.slice(from);
+  }
+
+  /** The URL of the url( whose argument starts at `i`, unescaped, and where the token ends; null if none. */
+  function cssUrlAt(css, i) {
+    while (/\s/.test(css[i] || "")) i++;
+    const quote = css[i] === '"' || css[i] === "'" ? css[i] : null;
+    let url = "";
+    if (quote) i++;
+    for (; i < css.length; i++) {
+      const c = css[i];
+      if (quote ? c === quote : c === ")" || /\s/.test(c)) break;
+      if (c === "\\") {
+        const hex = /^[0-9a-fA-F]{1,6}\s?/.exec(css.slice(i + 1, i + 8));
+        url += hex ? String.fromCodePoint(parseInt(hex[0], 16) || 0xfffd) : css[i + 1] || "";
+        i += hex ? hex[0].length : 1;
+      } else {
+        url += c;
+      }
+    }
+    if (quote) i++;
+    while (/\s/.test(css[i] || "")) i++;
+    return css[i] === ")" ? { url, end: i + 1 } : null;
+  }
+
+  /** An SVG animation that sets a link (<set attributeName="href" to="javascript:…">). */
+  function setsLink(el) {
+    if (el.namespaceURI !== SVG_NS || !SVG_ANIMATIONS.has(el.localName.toLowerCase())) return false;
+    const target = String(el.getAttribute("attributeName") || "").toLowerCase().replace(/^xlink:/, "");
+    return URL_ATTRS.has(target);
+  }
+
+  /**
+   * The page's text (innerText) without what is in editable regions: each one's own text is cut where it
+   * stands in the page's text; a region whose text is not found whole is cut line by line.
+   */
+  function textWithoutEditables(doc, elements) {
+    if (!doc.body || doc.body.isContentEditable) return "";
+    const text = doc.body.innerText || "";
+    const hosts = elements.filter((el) => el.isContentEditable === true &&
+      !(el.parentElement && el.parentElement.isContentEditable));
+    let out = "";
+    let from = 0;
+    const cut = (piece) => {
+      const at = piece ? text.indexOf(piece, from) : -1;
+      if (at < 0) return false;
+      out += text.slice(from, at);
+      from = at + piece.length;
+      return true;
+    };
+    for (const host of hosts) {
+      const own = host.innerText || "";
+      if (!cut(own)) for (const line of own.split("\n")) cut(line);
+    }
+    return out + text.slice(from);
   }
 
   function round1(ms) {
@@ -1758,6 +1907,8 @@
   root.tinywebCapture = capture;
   root.tinywebCapture.version = VERSION;
   root.tinywebCapture.properties = properties;
+  root.tinywebCapture.pageUrl = pageUrl; // the crawler's requested URL, cleaned as the page's own
+
 })(globalThis);
 
 /*
