@@ -12,10 +12,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from aiohttp import ClientSession
+from aiohttp import ClientSession, web
 from playwright.async_api import BrowserContext, Page, Worker, async_playwright, expect
 
-from tests.server_process import ServeProcess
+from tests.server_process import ServeProcess, free_port
+from tests.test_server import make_snapshot
 from tinyweb.capture.browser import CHROMIUM_ARGS, Browser, BrowserOptions, chromium_path, load, settle
 from tinyweb.fidelity import decode_png, pixel_share, render_snapshot, screenshot
 from tinyweb.snapshot import Viewport
@@ -491,3 +492,61 @@ def test_make_extension_builds_both_browsers(tmp_path):
     for name in ("capture.js", "widths.js"):
         shipped = (tmp_path / "chromium" / "capture" / name).read_text()
         assert shipped == (EXTENSION / "src" / "capture" / name).read_text()
+
+
+async def impostor(received: list[dict]) -> tuple[web.AppRunner, str]:
+    """A program on another loopback port that answers like tinyweb serve but does not hold the token: it
+    records every request it gets."""
+
+    async def record(request: web.Request) -> web.Response:
+        received.append({"path": request.path, "headers": dict(request.headers), "body": await request.text()})
+        if request.path == "/api/health":
+            return web.json_response({"status": "ok", "version": "0.1.0", "proof": "made-up"})
+        return web.json_response({"id": "0" * 32, "created": True}, status=201)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", record)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, f"http://127.0.0.1:{port}"
+
+
+def test_token_and_snapshots_go_only_to_the_paired_server(extension_dir, tmp_path):
+    """Another listener on the server's port (here: another port, named in the settings) gets neither the token
+    nor the queue: it cannot prove it holds the token. The paired server then gets the snapshot."""
+
+    async def scenario():
+        received: list[dict] = []
+        runner, url = await impostor(received)
+        server = await start(ServeProcess(tmp_path / "data"))
+        try:
+            async with chromium_with_extension(extension_dir, tmp_path / "profile") as ext:
+                await ext.configure(serverUrl=url, token=server.token)
+                record = make_snapshot(7).model_dump(mode="json")
+                await ext.worker.evaluate("r => tinywebQueue.enqueue(r)", record)
+                await ext.message({"type": "flush"})
+                refused = await ext.message({"type": "testConnection"})
+                queued_after_impostor = await ext.queued()
+                await ext.configure(serverUrl=server.url.rstrip("/"))
+                connected = await ext.message({"type": "testConnection"})
+                await ext.message({"type": "flush"})
+                stored = [snap["url"] for snap in await server_snapshots(server)]
+                return received, refused, queued_after_impostor, connected, await ext.storage(), stored
+        finally:
+            server.stop()
+            await runner.cleanup()
+
+    received, refused, queued_after_impostor, connected, storage, stored = run(scenario())
+    assert received and all(r["path"] == "/api/health" for r in received), [r["path"] for r in received]
+    assert not any("authorization" in {k.lower() for k in r["headers"]} for r in received)
+    assert all(r["body"] == "" for r in received)
+    assert (
+        len(queued_after_impostor) == 1
+        and "could not prove it holds the token" in queued_after_impostor[0]["lastError"]
+    )
+    assert refused["ok"] is False and "could not prove" in refused["error"]
+    assert connected["ok"] is True
+    assert not any(k.startswith(("queue:", "failed:")) for k in storage)
+    assert stored == [make_snapshot(7).url], "the paired server got the snapshot"

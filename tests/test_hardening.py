@@ -4,7 +4,10 @@ odd headers and dropped uploads stay inside the error contract, idle and slow so
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -13,19 +16,20 @@ import stat
 import time
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 from click.testing import CliRunner
 
 from tests.server_process import ServeProcess, free_port
-from tests.test_server import make_snapshot
+from tests.test_server import make_snapshot, post, serving
 from tinyweb.cli import main
 from tinyweb.errors import StoreError, UsageError
 from tinyweb.private import MARKER
 from tinyweb.store import Store
 from tinyweb_server import ServerConfig, init_app
 from tinyweb_server.app import start_server
-from tinyweb_server.config import TOKEN_FILE
-from tinyweb_server.keys import CONFIG_KEY, TOKEN_KEY
+from tinyweb_server.config import MIN_CONNECTIONS, TOKEN_FILE
+from tinyweb_server.keys import CONFIG_KEY, GUARD_KEY, TOKEN_KEY
 
 
 @contextlib.asynccontextmanager
@@ -379,3 +383,85 @@ def test_exports_are_private(tmp_path):
         os.umask(umask)
     assert result.exit_code == 1 and "symbolic link" in result.output
     assert not (tmp_path / "target.jsonl").exists()
+
+
+# --- the token: in a URL only for the preview; the server proves it holds it ---------------------------------------
+
+
+def test_query_token_is_taken_only_by_the_page_preview(tmp_path):
+    snap = make_snapshot()
+
+    async def scenario():
+        async with serving(tmp_path) as (session, token):
+            assert (await post(session, token, snap))[0] == 201
+            answers = {}
+            for path in ("api/stats", "api/snapshots", f"api/snapshots/{snap.id}", f"api/snapshots/{snap.id}/html"):
+                async with session.get(f"{path}?token={token}") as r:
+                    answers[path] = (r.status, await r.read())
+            return answers
+
+    answers = asyncio.run(scenario())
+    assert answers.pop(f"api/snapshots/{snap.id}/html") == (200, snap.html.encode())
+    for path, (status, body) in answers.items():
+        assert status == 401, path
+        assert json.loads(body)["error"]["code"] == "unauthorized"
+
+
+def test_health_proves_the_server_holds_the_token_without_showing_it(tmp_path):
+    challenge = "c" * 24
+
+    async def scenario():
+        async with raw_server(tmp_path) as (port, token):
+            plain = await exchange(port, request_bytes("GET", "/api/health", b"127.0.0.1"))
+            asked = await exchange(port, request_bytes("GET", f"/api/health?challenge={challenge}", b"127.0.0.1"))
+            bad = await exchange(port, request_bytes("GET", "/api/health?challenge=short", b"127.0.0.1"))
+            return port, token, plain, asked, bad
+
+    port, token, plain, asked, bad = asyncio.run(scenario())
+    assert json.loads(plain[2])["proof"] is None
+    digest = hmac.new(token.encode(), f"tinyweb-server-proof\n{port}\n{challenge}".encode(), hashlib.sha256).digest()
+    proof = json.loads(asked[2])["proof"]
+    assert proof == base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    assert token not in asked[2].decode()
+    error_of(*bad, 400, "bad_request")
+
+
+def test_long_lived_streams_are_counted_apart(tmp_path):
+    """A route that keeps its answer open (the studio's event stream) holds no connection slot, is never closed
+    as idle, and has a cap of its own, past which it is a 503 in the JSON shape."""
+    done = asyncio.Event()
+
+    async def events(request: web.Request) -> web.StreamResponse:
+        async with request.app[GUARD_KEY].stream(request):
+            response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await response.prepare(request)
+            await response.write(b": open\n\n")
+            await done.wait()
+            return response
+
+    async def scenario():
+        app = init_app(ServerConfig(data_dir=tmp_path, port=free_port(), max_connections=MIN_CONNECTIONS))
+        app.router.add_get("/api/events", events)
+        runner, listener = await start_server(app)
+        port, bearer = app[CONFIG_KEY].port, b"Authorization: Bearer " + app[TOKEN_KEY].encode()
+        streams, writers = [], []
+        try:
+            for _ in range(app[GUARD_KEY].max_streams):
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writers.append(writer)
+                writer.write(b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n" + bearer + b"\r\n\r\n")
+                streams.append(await asyncio.wait_for(reader.readuntil(b": open\n\n"), 30))
+            over = await exchange(port, request_bytes("GET", "/api/events", b"127.0.0.1", bearer))
+            health = [await exchange(port, request_bytes("GET", "/api/health", b"127.0.0.1")) for _ in range(20)]
+            return streams, over, health
+        finally:
+            done.set()
+            for writer in writers:
+                writer.close()
+            listener.close()
+            await runner.cleanup()
+
+    streams, over, health = asyncio.run(scenario())
+    assert all(s.startswith(b"HTTP/1.1 200") for s in streams)
+    assert "too many open streams" in error_of(*over, 503, "unavailable")
+    assert [status for status, _, _ in health] == [200] * 20, "streams take no connection slot"

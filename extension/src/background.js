@@ -147,9 +147,11 @@ chrome.runtime.onInstalled.addListener(() => {
 
 async function testConnection() {
   const settings = await loadSettings();
+  if (!settings.token) return { ok: false, error: "not paired: paste the token printed by `tinyweb serve`" };
+  // The token is sent only once the server has shown it holds it (see lib/queue.js).
+  const verified = await Queue.verifyServer(settings);
+  if (!verified.ok) return { ok: false, error: verified.message };
   try {
-    const health = await fetch(`${settings.serverUrl}/api/health`, { signal: AbortSignal.timeout(5000) });
-    if (!health.ok) return { ok: false, error: `${settings.serverUrl} answered ${health.status}: not a tinyweb server?` };
     const stats = await fetch(`${settings.serverUrl}/api/stats`, {
       headers: { Authorization: `Bearer ${settings.token}` },
       signal: AbortSignal.timeout(5000),

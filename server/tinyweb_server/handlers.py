@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
+import re
 from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from tinyweb.snapshot import Snapshot
-from tinyweb_server.keys import CONFIG_KEY, STORE_KEY, WRITER_KEY
-from tinyweb_server.middlewares import ApiError
+from tinyweb_server.keys import CONFIG_KEY, STORE_KEY, TOKEN_KEY, WRITER_KEY
+from tinyweb_server.middlewares import PREVIEW_ROUTE, ApiError
 from tinyweb_server.models import (
     DeleteResult,
     DomainCount,
@@ -29,6 +33,8 @@ MAX_IDEMPOTENCY_KEY = 255  # characters; the extension sends a UUID
 INLINE_VALIDATION_BYTES = 256 * 1024
 # A stored page may show its images, styles and fonts but never run a script or submit a form.
 SNAPSHOT_CSP = "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-inline' *; font-src * data:"
+
+CHALLENGE = re.compile(r"[A-Za-z0-9_-]{16,128}")  # the extension sends 24 random base64url characters
 
 routes = web.RouteTableDef()
 SNAPSHOT_PATH = "/api/snapshots/{id:[0-9a-f]{32}}"
@@ -129,7 +135,7 @@ async def get_snapshot(request: web.Request) -> web.Response:
     return reply(await load_snapshot(request))
 
 
-@routes.get(SNAPSHOT_PATH + "/html")
+@routes.get(SNAPSHOT_PATH + "/html", name=PREVIEW_ROUTE)
 async def get_snapshot_html(request: web.Request) -> web.Response:
     """The captured page itself, under a sandbox CSP: it renders, nothing in it runs."""
     snapshot = await load_snapshot(request)
@@ -164,4 +170,19 @@ def tinyweb_version() -> str:
 
 @routes.get("/api/health")
 async def health(request: web.Request) -> web.Response:
-    return reply(Health(version=tinyweb_version()))
+    """Public. With ?challenge=, the server proves it holds the pairing token without showing it (see Health)."""
+    challenge = request.query.get("challenge")
+    if challenge is None:
+        return reply(Health(version=tinyweb_version()))
+    if not CHALLENGE.fullmatch(challenge):
+        raise ApiError(400, "challenge must be 16 to 128 characters of A-Z, a-z, 0-9, - and _")
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    if not sockname:
+        raise ApiError(400, "the connection was lost before the request was read")
+    return reply(Health(version=tinyweb_version(), proof=server_proof(request.app[TOKEN_KEY], sockname[1], challenge)))
+
+
+def server_proof(token: str, port: int, challenge: str) -> str:
+    """What the extension computes with the token it was paired with (extension/src/lib/queue.js)."""
+    digest = hmac.new(token.encode(), f"tinyweb-server-proof\n{port}\n{challenge}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()

@@ -29,6 +29,7 @@ CODES: dict[int, ErrorCode] = {
     503: "unavailable",
 }
 PUBLIC_PATHS = {"/", "/api/health", "/openapi.json"}
+PREVIEW_ROUTE = "snapshot-html"  # the one route that takes ?token=
 CORS_METHODS = "GET, POST, DELETE, OPTIONS"
 CORS_HEADERS = "Authorization, Content-Type, Idempotency-Key"
 CORS_MAX_AGE = "600"  # seconds a browser may reuse a preflight answer
@@ -122,12 +123,14 @@ async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamR
 
 
 def request_token(request: web.Request) -> str | None:
-    """The bearer token of the request; GETs may give it as ?token= (the dashboard's preview iframe)."""
+    """The bearer token of the request. Only the preview of a snapshot's page may give it as ?token= (the
+    dashboard's iframe cannot send headers): a token in a URL ends up in logs and history, so no other route
+    takes one."""
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    if request.method in ("GET", "HEAD"):
+    if request.method in ("GET", "HEAD") and request.match_info.route.name == PREVIEW_ROUTE:
         return request.query.get("token") or None
     return None
 

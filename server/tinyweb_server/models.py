@@ -61,6 +61,12 @@ class Stats(Reply):
 class Health(Reply):
     status: Literal["ok"] = "ok"
     version: str
+    proof: str | None = Field(
+        default=None,
+        description="With ?challenge=: base64url(HMAC-SHA256(token, 'tinyweb-server-proof\\n<port>\\n<challenge>')), "
+        "the port being the one the request came in on. The extension checks it before it sends the token: "
+        "a program that does not hold the token, or relays to a server on another port, cannot answer it.",
+    )
 
 
 class ErrorDetail(Reply):

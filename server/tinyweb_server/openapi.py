@@ -7,7 +7,7 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from tinyweb.snapshot import Snapshot
-from tinyweb_server.handlers import DEFAULT_PAGE_SIZE, MAX_IDEMPOTENCY_KEY, MAX_OFFSET, MAX_PAGE_SIZE
+from tinyweb_server.handlers import CHALLENGE, DEFAULT_PAGE_SIZE, MAX_IDEMPOTENCY_KEY, MAX_OFFSET, MAX_PAGE_SIZE
 from tinyweb_server.models import (
     DeleteResult,
     ErrorBody,
@@ -60,13 +60,14 @@ def build_openapi(version: str) -> dict[str, Any]:
     ]
     _, definitions = models_json_schema(models, ref_template=REF)
     auth = [{"bearer": []}]
-    read_auth = [{"bearer": []}, {"queryToken": []}]
+    preview_auth = [{"bearer": []}, {"queryToken": []}]
     limit = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE}
     page_params = [
         {"name": "limit", "in": "query", "schema": limit},
         {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}},
     ]
     idempotency_key = {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY}
+    challenge = {"type": "string", "pattern": f"^{CHALLENGE.pattern}$"}
     paths = {
         "/api/snapshots": {
             "post": {
@@ -84,7 +85,7 @@ def build_openapi(version: str) -> dict[str, Any]:
             "get": {
                 "operationId": "listSnapshots",
                 "summary": "List snapshots, most recently stored first",
-                "security": read_auth,
+                "security": auth,
                 "parameters": page_params,
                 "responses": {"200": answer("one page", "SnapshotPage"), **errors(400, 401)},
             },
@@ -94,7 +95,7 @@ def build_openapi(version: str) -> dict[str, Any]:
             "get": {
                 "operationId": "getSnapshot",
                 "summary": "One stored snapshot",
-                "security": read_auth,
+                "security": auth,
                 "responses": {"200": answer("the record", "Snapshot"), **errors(401, 404)},
             },
             "delete": {
@@ -109,7 +110,7 @@ def build_openapi(version: str) -> dict[str, Any]:
             "get": {
                 "operationId": "getSnapshotHtml",
                 "summary": "The captured page, under a sandbox Content-Security-Policy",
-                "security": read_auth,
+                "security": preview_auth,
                 "responses": {
                     "200": {"description": "the page", "content": {"text/html": {"schema": {"type": "string"}}}},
                     **errors(401, 404),
@@ -119,7 +120,7 @@ def build_openapi(version: str) -> dict[str, Any]:
         "/api/stats": {
             "get": {
                 "operationId": "getStats",
-                "security": read_auth,
+                "security": auth,
                 "responses": {"200": answer("figures", "Stats"), **errors(401)},
             }
         },
@@ -127,7 +128,8 @@ def build_openapi(version: str) -> dict[str, Any]:
             "get": {
                 "operationId": "getHealth",
                 "security": [],
-                "responses": {"200": answer("the server is up", "Health")},
+                "parameters": [{"name": "challenge", "in": "query", "schema": challenge}],
+                "responses": {"200": answer("the server is up", "Health"), **errors(400)},
             }
         },
     }
@@ -144,7 +146,12 @@ def build_openapi(version: str) -> dict[str, Any]:
             "schemas": definitions["$defs"],
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "the token `tinyweb serve` prints"},
-                "queryToken": {"type": "apiKey", "in": "query", "name": "token", "description": "GET routes only"},
+                "queryToken": {
+                    "type": "apiKey",
+                    "in": "query",
+                    "name": "token",
+                    "description": "the page preview only",
+                },
             },
         },
     }

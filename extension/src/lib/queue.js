@@ -7,6 +7,10 @@
  * the token is fixed; a record the server refuses (4xx) moves to the failed list, to be retried or
  * discarded by hand. Each item carries an idempotency key, and the server derives the snapshot id from
  * its content, so a retry after a lost answer never stores the page twice.
+ *
+ * The token and the snapshots go only to the server the extension was paired with: before each flush the
+ * server must prove it holds the token (an HMAC of a fresh challenge and its port), so another program, or
+ * another user's, listening on the same loopback port gets nothing (verifyServer).
  */
 (function (root) {
   "use strict";
@@ -86,6 +90,46 @@
     return { ok: false, retry: !PERMANENT.has(response.status), status: response.status, message };
   }
 
+  const CHALLENGE_BYTES = 18; // 24 base64url characters
+
+  function base64url(bytes) {
+    return btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  /** What the paired server answers to `challenge` on `port`: base64url(HMAC-SHA256(token, message)). */
+  async function expectedProof(token, port, challenge) {
+    const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(token), { name: "HMAC", hash: "SHA-256" },
+      false, ["sign"]);
+    const message = new TextEncoder().encode(`tinyweb-server-proof\n${port}\n${challenge}`);
+    return base64url(await crypto.subtle.sign("HMAC", key, message));
+  }
+
+  /**
+   * Whether the server at settings.serverUrl holds the paired token, asked without sending it: resolves to
+   * {ok: true} or {ok: false, message}. Never throws.
+   */
+  async function verifyServer(settings) {
+    const url = new URL(settings.serverUrl);
+    const port = url.port || (url.protocol === "https:" ? "443" : "80");
+    const challenge = base64url(crypto.getRandomValues(new Uint8Array(CHALLENGE_BYTES)));
+    let body = null;
+    try {
+      const response = await fetch(`${settings.serverUrl}/api/health?challenge=${challenge}`, {
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS), credentials: "omit", cache: "no-store",
+      });
+      body = await response.json().catch(() => null);
+    } catch (err) {
+      return { ok: false, message: `the tinyweb server at ${settings.serverUrl} is not reachable (is \`tinyweb serve\` running?)` };
+    }
+    if (body && body.proof === await expectedProof(settings.token, port, challenge)) return { ok: true };
+    return {
+      ok: false,
+      message: `what answers at ${settings.serverUrl} could not prove it holds the token you pasted, so nothing ` +
+        "was sent to it: check the port and token `tinyweb serve` printed; if they are right, another program " +
+        "(perhaps another user's) is listening on that port",
+    };
+  }
+
   /** Send every due item, oldest first. One flush at a time (a Web Lock); safe to call at any moment. */
   async function flush() {
     // A second caller waits for the first and then finds little or nothing due: no item is ever skipped.
@@ -93,12 +137,19 @@
       const settings = await S.loadSettings();
       let sent = 0;
       let outcome = "sent";
+      let verified = null; // asked once a flush, before the first item is sent
       // Storage is read once per pass, not once per item; a pass picks up what was queued during the last.
       while (outcome !== "stop") {
         const now = Date.now();
         const due = (await entries(QUEUE_PREFIX)).filter((item) => item.nextAttemptAt <= now);
         if (due.length === 0) break;
         for (const item of due) {
+          if (verified === null && settings.token) verified = await verifyServer(settings);
+          if (verified !== null && !verified.ok) {
+            await postpone(item, verified.message);
+            outcome = "stop";
+            break;
+          }
           outcome = await deliver(item, settings);
           if (outcome === "sent") sent++;
           if (outcome === "stop") break;
@@ -185,6 +236,6 @@
 
   root.tinywebQueue = {
     QUEUE_PREFIX, FAILED_PREFIX, ALARM, backoffMs, entries, counts, enqueue, flush, retryNow, requeueFailed,
-    discardFailed, scheduleRetry,
+    discardFailed, scheduleRetry, verifyServer,
   };
 })(globalThis);
