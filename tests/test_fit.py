@@ -102,7 +102,7 @@ def test_prompts_fit_long_pages_with_labels_for_what_stays(demo_build, tmp_path)
     assert "condensed to fit" in result.output
     section = json.loads((out / "report.json").read_text())["prompts"]
     data = load_from_disk(str(out / "dataset"))
-    rows = [*data["train"], *data["validation"]]
+    rows = [r for r in [*data["train"], *data["validation"]] if r["kind"] == "page"]
     assert section["fit"] and section["fitted"] > 0 and section["kept"] == len(rows)
     assert section["kept"] + section["left_out_too_long"] == section["pages"]
     fitted = {p["id"]: p for p in section["fitted_pages"]}

@@ -258,7 +258,7 @@ def test_bad_runs_are_clear_errors(tiny, tmp_path):
         train(config(tiny, tmp_path / "done", max_steps=1))
     with pytest.raises(UsageError, match="max_length"):
         train(config(tiny, tmp_path / "done", max_steps=2, max_length=256), resume=True)
-    with pytest.raises(UsageError, match="longer than --max-length 16"):
+    with pytest.raises(UsageError, match="fits --max-length 16"):
         train(config(tiny, tmp_path / "short", max_length=16))
     result = CliRunner().invoke(main, ["train", "--dataset", str(tmp_path), "--output", str(tmp_path / "x")])
     assert result.exit_code == 2 and "not a prompt dataset" in result.output and "Traceback" not in result.output

@@ -48,6 +48,7 @@ from tinyweb.private import private_dir
 from tinyweb.store import Store
 
 MAX_LISTED_FAILURES = 10
+WORST_SECTION_PNGS = 5
 
 
 @dataclass
@@ -61,7 +62,7 @@ class BuildOptions:
     @classmethod
     def of(
         cls,
-        max_tokens: int = 2048,
+        max_tokens: int = 0,
         num_proc: int | None = None,
         validation_share: float = 0.1,
         fit: bool = False,
@@ -75,8 +76,9 @@ class BuildOptions:
         )
 
     def __post_init__(self) -> None:
-        # One training length for both: with fit, a long page is condensed for the dataset, not dropped by clean.
-        self.clean.max_tokens = 0 if self.prompts.fit else self.prompts.max_tokens
+        # A long page is never dropped by clean in a build: its sections carry it into the dataset whole, and
+        # --max-tokens only says which whole pages also become page rows (or, with --fit, are condensed).
+        self.clean.max_tokens = 0
 
 
 class LosslessError(TinywebError):
@@ -445,8 +447,46 @@ def run_verify(
         path.write_bytes(png)
         check.png = str(path.relative_to(out))
     section = summarize(len(pages), checks)
+    if options.sections:
+        section["sections"] = run_section_check(out, select(load_pages(out), options.sections), css, progress)
     report.write_section(out, "verify", section)
     return section
+
+
+def run_section_check(
+    out: Path, pages: list[dict[str, Any]], css: str, progress: Callable[[int, int, str], None] | None
+) -> dict[str, Any]:
+    """Render each section of `pages` alone beside its region of the page (tinyweb.dataset.sectioncheck); the
+    worst side by side in OUT/verify/sections/."""
+    from tinyweb.dataset.fit import framework_keeps
+    from tinyweb.dataset.sectioncheck import check_sections, summary
+    from tinyweb.dataset.sections import framework_style, split_page
+    from tinyweb.models import count_tokens
+
+    style, keeps = framework_style(css), framework_keeps(css)
+    semantic = read_semantic(out, pages)
+    cuts = [(p, split_page(semantic[p["id"]], style, count_tokens, keeps)) for p in pages]
+    cuts = [(p, cut) for p, cut in cuts if cut is not None]
+    total, done = sum(len(cut.sections) for _, cut in cuts), 0
+
+    def checked(check: Any) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            share = "not drawn" if check.pixel_share is None else f"{check.pixel_share * 100:.1f}%"
+            progress(done, total, f"section {share} {check.label[:40]}")
+
+    results = check_sections(cuts, css, checked)
+    folder = out / VERIFY_DIR / "sections"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    scored = sorted((r for r in results if r[0].pixel_share is not None), key=lambda r: r[0].pixel_share)
+    worst = []
+    for check, png in scored[:WORST_SECTION_PNGS]:
+        path = folder / f"{check.page_id}-{check.index}.png"
+        path.write_bytes(png)
+        worst.append(str(path.relative_to(out)))
+    return summary([check for check, _ in results]) | {"worst": worst}
 
 
 def build(

@@ -277,7 +277,10 @@ def generate_command(prompt: str, run_dir: Path, **options: Any) -> None:
 
     show.console.print(f"[bold]generate[/] with {run_dir} …")
     page, decoding = make(PageFile, options), make(GenerateOptions, options)
-    show.print_generated(generate(run_dir, prompt, page.output, page.screenshot, decoding, force=page.force))
+    report = generate(
+        run_dir, prompt, page.output, page.screenshot, decoding, force=page.force, progress=show.composing
+    )
+    show.print_generated(report)
 
 
 @main.command(name="evaluate")

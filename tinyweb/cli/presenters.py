@@ -137,10 +137,24 @@ def print_snapshots(snapshots: list[Any], store_path: Path) -> None:
     out.print(f"{len(snapshots)} snapshots in {store_path}")
 
 
+def composing(what: str) -> None:
+    """Composed generation wrote its plan, or some sections."""
+    console.print(f"  {escape(what)}")
+
+
 def print_generated(
     report: dict[str, Any], unclosed: str = "[yellow]no closing </html>[/] (raise --max-new-tokens)"
 ) -> None:
-    state = "a complete document" if report["complete"] else unclosed
+    if report.get("mode") == "composed":
+        ended = sum(s["ended"] for s in report["sections"])
+        fallback = " [yellow](the model's plan did not parse: the fallback plan)[/]" if report["fallback_plan"] else ""
+        out.print(f"plan{fallback}:")
+        for i, section in enumerate(report["sections"], 1):
+            cut = "" if section["ended"] else " [yellow](cut at its budget)[/]"
+            out.print(f"  {i}. {escape(section['label'])}: {section['new_tokens']} tokens{cut}")
+        state = f"composed of {len(report['sections'])} sections, {ended} ended on their own"
+    else:
+        state = "a complete document" if report["complete"] else unclosed
     out.print(f"{report['output']}: {state}, {report['new_tokens']} tokens in {report['seconds']:.1f} s")
     if report["unknown_classes"]:
         unknown = ", ".join(report["unknown_classes"][:10])
@@ -217,10 +231,21 @@ def print_build(summary: dict[str, Any], out_dir: Path, footer: bool = False) ->
         splits = ", ".join(f"{k} {v}" for k, v in p["splits"].items())
         fitted = f"; condensed to fit: {p['fitted']}" if p.get("fit") else ""
         unlabelled = f"; skipped, no label: {p['unlabelled']}" if p.get("unlabelled") else ""
-        table.add_row(
-            "dataset pages", f"{p['kept']} ({splits}); left out, too long: {p['left_out_too_long']}{fitted}{unlabelled}"
-        )
-        table.add_row("tokens per page (median / max)", f"{p['n_tokens']['median']:,} / {p['n_tokens']['max']:,}")
+        rows = ", ".join(f"{kind} {n:,}" for kind, n in p["rows"].items())
+        table.add_row("dataset pages", f"{p['reached']} of {p['pages']} ({splits}; {p['sites']} sites){unlabelled}")
+        table.add_row("dataset rows", rows)
+        table.add_row("whole pages", f"{p['kept']}; left out, too long: {p['left_out_too_long']}{fitted}")
+        cut = p["sections"]
+        if cut["section_tokens"]:
+            table.add_row(
+                "sections per page (median / max)",
+                f"{cut['per_page']['median']:g} / {cut['per_page']['max']}; tokens median "
+                f"{cut['section_tokens']['median']:g}, p95 {cut['section_tokens']['p95']} (budget {p['section_budget']}"
+                f"; trimmed {cut['trimmed']}, condensed {cut['condensed']})",
+            )
+        pages = p["n_tokens"]["page"]
+        if pages:
+            table.add_row("tokens per page (median / max)", f"{pages['median']:,} / {pages['max']:,}")
     out.print(table)
     for warning in summary.get("prompts", {}).get("warnings", []):
         out.print(f"[yellow]warning:[/yellow] {escape(warning)}")
@@ -318,6 +343,13 @@ def print_verify(section: dict[str, Any], out_dir: Path) -> None:
         table.add_row(f"at {viewport}: pages with >= 99% equal pixels", f"{figures['share_of_pages_at_99'] * 100:.1f}%")
         table.add_row(f"at {viewport}: median elements, equal style", f"{figures['median_style_share'] * 100:.2f}%")
     table.add_row("worst pages, side by side", ", ".join(str(out_dir / p) for p in section["worst"][:3]))
+    cut = section.get("sections")
+    if cut and cut["scored"]:
+        table.add_row(
+            "sections alone vs their region of the page",
+            f"{cut['scored']} of {cut['sections']} drawn ({cut['pages']} pages): median "
+            f"{cut['median_pixel_share'] * 100:.1f}% equal pixels, {cut['share_at_95'] * 100:.0f}% at >= 95%",
+        )
     out.print(table)
 
 
@@ -342,6 +374,9 @@ class DemoPrinter:
 
     def trained(self, summary: dict[str, Any], run_dir: Path) -> None:
         print_train(summary, run_dir)
+
+    def composing(self, what: str) -> None:
+        composing(what)
 
     def generated(self, report: dict[str, Any]) -> None:
         print_generated(report, unclosed="not closed yet (a few steps are not a trained model)")

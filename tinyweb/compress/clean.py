@@ -9,8 +9,9 @@ Per snapshot (in parallel, `datasets.map` over Arrow shards):
   keep @font-face rules;
 - write links to the page's own site relative to the page (the capture resolved every URL): `#top`, not
   `http://example.com/blog/post.html#top`; images, fonts and other resources the page loads keep theirs;
-- measure the page's skeleton (markup and text without any style) in SmolLM2 tokens: when the skeleton alone
-  is over `max_tokens`, no styled page of it can fit in training, so it is dropped.
+- measure the page's skeleton (markup and text without any style) in SmolLM2 tokens; with `max_tokens` set
+  (off by default: the prompts stage cuts long pages into sections), a page whose skeleton alone is over it is
+  dropped, since no styled page of it could fit.
 Then, over the whole corpus: empty pages, exact duplicates and near duplicates (same text, same element
 skeleton, e.g. one page under two URLs) are dropped, keeping the first URL in sorted order.
 """
@@ -49,8 +50,8 @@ LINK_ATTRIBUTES = (("a", "href"), ("area", "href"), ("form", "action"))
 @dataclass
 class CleanOptions:
     max_tokens: int = field(
-        default=2048,
-        metadata={"help": "Drop pages that cannot fit in this many SmolLM2 tokens (0: no limit); the training length."},
+        default=0,
+        metadata={"help": "Drop pages that cannot fit in this many SmolLM2 tokens (0: keep pages of any length)."},
     )
     num_proc: int | None = field(default=None, metadata={"help": "Processes (default: every core).", "flag": "--jobs"})
 

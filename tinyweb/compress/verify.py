@@ -131,6 +131,12 @@ class VerifyOptions:
     sample: int | None = field(
         default=None, metadata={"help": "Check an even spread of this many pages (default: all)."}
     )
+    sections: int = field(
+        default=0,
+        metadata={
+            "help": "Also check that the sections of an even spread of this many pages render alone as in their page."
+        },
+    )
 
 
 async def verify_pages(

@@ -1,25 +1,29 @@
-"""Stage 6, prompts: the labelled semantic pages as the training dataset.
+"""Stage 6, prompts: the labelled semantic pages as the training dataset, in three kinds of rows.
 
-OUT/final-dataset.json   a JSON array of strings in the prototype's format (no trailing newline):
+OUT/final-dataset.json   a JSON array of strings in the prototype's format (no trailing newline), one per page:
                          "[TINY-WEB-DEV-TITLE]\\n\\n{label}\\n\\n[TINY-WEB-DEV-CODE]\\n\\n{html}"
 OUT/dataset/             a `datasets` DatasetDict (train / validation) with columns
-                         id, url, topic, label, label_source, prompt, completion, text, n_tokens;
+                         id, page_id, kind, site, url, topic, label, label_source, prompt, completion, text, n_tokens;
                          parquet/{split}.parquet for people who do not use `datasets`; README.md, the card
-OUT/dataset-stats.png    token lengths and pages per topic
+OUT/dataset-stats.png    rows per kind, token lengths per kind, pages per topic
 
-`prompt` is everything up to and including "[TINY-WEB-DEV-CODE]\\n\\n", `completion` the whole semantic document
-(its <link> to the framework included; the framework stays outside, shared), `text` their concatenation. A page
-whose text is longer than `max_tokens` SmolLM2 tokens (room kept for the end-of-text token training appends) is
-left out, never truncated; with `fit`, it is condensed into a complete shorter document instead
-(tinyweb.dataset.fit), and a label the extractive labeller wrote is written again for what the condensed page
-shows. The split is stratified by topic and deterministic: within each topic of at least
-three pages, the share of pages with the lowest SHA-256 of their id goes to validation (at least one), so a
-page's split depends on its id and its topic's pages, never on their order or the run.
+The kinds (tinyweb.dataset.format writes each prompt):
+- `page`: the request → the whole semantic document (its <link> to the framework included; the framework stays
+  outside, shared). Every page is kept whole; `max_tokens` leaves out pages longer than that (room kept for the
+  end-of-text token training appends), never truncating one, and with `fit` condenses them into complete shorter
+  documents instead (tinyweb.dataset.fit; a label the extractive labeller wrote is written again for what the
+  condensed page shows). final-dataset.json holds these rows.
+- `plan`: the request → the page's `<html>` and `<body>` tags and its sections' labels, in order.
+- `section`: the request, the section's label and the labels around it → the section, inside its chain of
+  wrappers (tinyweb.dataset.sections; labels by tinyweb.dataset.describe). Every page with anything in its body
+  gives a plan and its sections, however long it is: no page is lost for length.
+
+The split is by site (tinyweb.dataset.sites): every row of a page goes where its site goes, grouped and
+stratified by topic, deterministic.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import statistics
@@ -28,22 +32,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tinyweb import report
+from tinyweb.dataset.card import dataset_card, plot_stats
 from tinyweb.dataset.fit import Keeps, fit_page, framework_keeps
-from tinyweb.dataset.format import CODE_MARK, TITLE_MARK, prompt_text
+from tinyweb.dataset.format import plan_prompt, plan_text, prompt_text, section_prompt
+from tinyweb.dataset.sections import SECTION_BUDGET, Shell, framework_style, split_page
+from tinyweb.dataset.sites import sites, split_by_site
 from tinyweb.errors import UsageError
 from tinyweb.layout import DATASET_DIR, FINAL_DATASET, STATS_PNG
 from tinyweb.parallel import quiet_datasets
 
 SPLITS = ("train", "validation")
-COLUMNS = ("id", "url", "topic", "label", "label_source", "prompt", "completion", "text", "n_tokens")
-MIN_TOPIC_FOR_VALIDATION = 3  # a topic with fewer pages keeps them all for training
+KINDS = ("page", "plan", "section")
+COLUMNS = (
+    "id", "page_id", "kind", "site", "url", "topic", "label", "label_source", "prompt", "completion", "text", "n_tokens"
+)  # fmt: skip
 
 
 @dataclass
 class PromptOptions:
     max_tokens: int = field(
-        default=2048,
-        metadata={"help": "Leave out (or with --fit condense) pages over this many SmolLM2 tokens (0: no limit)."},
+        default=0,
+        metadata={
+            "help": "Leave out (or with --fit condense) whole pages over this many SmolLM2 tokens (0: keep every page "
+            "whole); plans and sections are written for every page."
+        },
     )
     validation_share: float = field(default=0.1, metadata={"help": "Share of each topic's pages kept for validation."})
     fit: bool = field(
@@ -54,33 +67,25 @@ class PromptOptions:
             "flag": "--fit/--no-fit",
         },
     )
+    section_budget: int = field(
+        default=SECTION_BUDGET,
+        metadata={"help": "Tokens a section may take; longer blocks are cut further, trimmed or condensed."},
+    )
+    site_pattern: str | None = field(
+        default=None,
+        metadata={
+            "help": "A regular expression on URL paths whose first group names a page's site (for pages served from "
+            "one local server; default: pages that link to each other are a site)."
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.max_tokens < 0:
             raise UsageError("--max-tokens must be 0 (no limit) or more")
         if not 0 <= self.validation_share < 1:
             raise UsageError("--validation-share must be at least 0 and below 1")
-
-
-def split_of(rows: list[dict[str, Any]], share: float) -> dict[str, str]:
-    """id → split, stratified by topic and deterministic (see the module docstring)."""
-    by_topic: dict[str, list[str]] = {}
-    for row in rows:
-        by_topic.setdefault(row["topic"], []).append(row["id"])
-
-    def rank(page_id: str) -> str:
-        return hashlib.sha256(page_id.encode("utf-8")).hexdigest()
-
-    splits = {row["id"]: "train" for row in rows}
-    for ids in by_topic.values():
-        if len(ids) < MIN_TOPIC_FOR_VALIDATION or share <= 0:
-            continue
-        for page_id in sorted(ids, key=rank)[: max(1, round(len(ids) * share))]:
-            splits[page_id] = "validation"
-    if share > 0 and len(rows) >= 2 and "validation" not in splits.values():
-        largest = max(by_topic.values(), key=len)
-        splits[sorted(largest, key=rank)[0]] = "validation"
-    return splits
+        if self.section_budget < 64:
+            raise UsageError("--section-budget must be at least 64 tokens")
 
 
 def rows_for(
@@ -101,6 +106,9 @@ def rows_for(
         rows.append(
             {
                 "id": page["id"],
+                "page_id": page["id"],
+                "kind": "page",
+                "site": "",
                 "url": page["url"],
                 "topic": page_topic.get(page["id"], "general"),
                 "label": " ".join(entry["label"].split()),
@@ -166,6 +174,35 @@ def fit_row(
     return None
 
 
+def composition_rows(row: dict[str, Any], document: str, split: Any) -> tuple[list[dict[str, Any]], str | None]:
+    """The plan row and section rows of the page `row` (tokens not yet counted), or none and why."""
+    cut = split(document)
+    if cut is None:
+        return [], "nothing in its body"
+    shell: Shell = cut.shell
+    labels = [s.label for s in cut.sections]
+    request = row["label"]
+    html_tag, body_tag = shell.tags()
+
+    def derived(kind: str, suffix: str, label: str, prompt: str, completion: str) -> dict[str, Any]:
+        extra = {"id": f"{row['id']}-{suffix}", "kind": kind, "label": label, "prompt": prompt}
+        return row | extra | {"completion": completion, "text": prompt + completion, "n_tokens": 0}
+
+    out = [derived("plan", "plan", request, plan_prompt(request), plan_text(html_tag, body_tag, labels))]
+    for section in cut.sections:
+        out.append(
+            derived(
+                "section",
+                f"s{section.index}",
+                section.label,
+                section_prompt(request, labels, section.index),
+                section.text,
+            )
+            | {"_section": section}
+        )
+    return out, None
+
+
 def prompts(
     pages: list[dict[str, Any]],
     labels: dict[str, dict[str, Any]],
@@ -178,48 +215,84 @@ def prompts(
 ) -> dict[str, Any]:
     """The prompts stage's entry point: the cleaned pages, their labels, topics and semantic HTML (by id) in;
     final-dataset.json, dataset/ and dataset-stats.png written to `out`; the report section returned.
-    `css` is the framework the semantic pages use: with `fit`, a wrapper it paints or lays out stays."""
-    from datasets import Dataset, DatasetDict, Features, Value
-
+    `css` is the framework the semantic pages use: sections read their layout from it, and condensing (for
+    sections, and pages with `fit`) keeps the wrappers it paints or lays out with."""
     from tinyweb.models import count_tokens
 
     rows, unlabelled = rows_for(pages, labels, page_topic, semantic)
     if not rows:
         raise UsageError("no page has a label: run `tinyweb label` (or `tinyweb build`) first")
-    for row, n in zip(rows, count_tokens([r["text"] for r in rows]), strict=True):
-        row["n_tokens"] = n
+    keeps, style = framework_keeps(css), framework_style(css)
+
+    def split(document: str) -> Any:
+        return split_page(document, style, count_tokens, keeps, options.section_budget)
+
+    composed, no_sections = [], []
+    for row in rows:
+        derived, why = composition_rows(row, row["completion"], split)
+        composed += derived
+        if why:
+            no_sections.append({"id": row["id"], "url": row["url"], "reason": why})
+    for r, n in zip(rows + composed, count_tokens([r["text"] for r in rows + composed]), strict=True):
+        r["n_tokens"] = n
+    kept, too_long, fitted = page_rows(rows, pages, options, keywords or {}, keeps)
+    every = kept + composed
+    if not every:
+        raise UsageError(
+            f"every one of the {len(rows)} pages is longer than --max-tokens {options.max_tokens} "
+            f"(shortest: {min(r['n_tokens'] for r in rows)} tokens) and none has sections"
+        )
+    page_site = sites([p for p in pages if p["id"] in {r["page_id"] for r in every}], options.site_pattern)
+    splits = split_by_site(page_site, page_topic, options.validation_share)
+    for r in every:
+        r["site"] = page_site[r["page_id"]]
+
+    final = json.dumps([r["text"] for r in kept], ensure_ascii=False, indent=1)
+    (out / FINAL_DATASET).write_text(final, encoding="utf-8")
+    section = _section(rows, every, too_long, splits, options, fitted, no_sections) | {
+        "unlabelled": len(unlabelled),
+        "unlabelled_pages": unlabelled,
+    }
+    write_dataset(out, every, splits, section)
+    plot_stats(every, too_long, splits, options.max_tokens, out / STATS_PNG)
+    return section
+
+
+def page_rows(
+    rows: list[dict[str, Any]],
+    pages: list[dict[str, Any]],
+    options: PromptOptions,
+    keywords: dict[str, list[str]],
+    keeps: Keeps,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The page rows kept (whole, or with `fit` condensed), those too long, and those condensed."""
     limit = options.max_tokens
     too_long = [r for r in rows if limit and r["n_tokens"] + 1 > limit]
     kept = [r for r in rows if not (limit and r["n_tokens"] + 1 > limit)]
     fitted: list[dict[str, Any]] = []
     if options.fit and too_long:
-        by_id, keeps = {p["id"]: p for p in pages}, framework_keeps(css)
-        condensed = {
-            r["id"]: fit_row(r, by_id[r["id"]], limit, (keywords or {}).get(r["topic"], []), keeps) for r in too_long
-        }
+        by_id = {p["id"]: p for p in pages}
+        condensed = {r["id"]: fit_row(r, by_id[r["id"]], limit, keywords.get(r["topic"], []), keeps) for r in too_long}
         fitted = [row for row in condensed.values() if row is not None]
         # In the pages' order: each too-long row replaced by its condensed page, or left out.
         kept = [row for row in (condensed.get(r["id"], r) for r in rows) if row is not None]
         too_long = [r for r in too_long if condensed[r["id"]] is None]
-    if not kept:
-        raise UsageError(
-            f"every one of the {len(rows)} pages is longer than --max-tokens {limit} "
-            f"(shortest: {min(r['n_tokens'] for r in rows)} tokens)"
-        )
-    splits = split_of(kept, options.validation_share)
+    return kept, too_long, fitted
 
-    final = json.dumps([r["text"] for r in kept], ensure_ascii=False, indent=1)
-    (out / FINAL_DATASET).write_text(final, encoding="utf-8")
+
+def write_dataset(out: Path, rows: list[dict[str, Any]], splits: dict[str, str], section: dict[str, Any]) -> None:
+    """OUT/dataset: the DatasetDict, its Parquet files and its card, replacing the old one only when complete."""
+    from datasets import Dataset, DatasetDict, Features, Value
 
     target = out / DATASET_DIR
     tmp = out / (DATASET_DIR + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     features = Features({c: Value("int32" if c == "n_tokens" else "string") for c in COLUMNS})
-    # Columns, not rows: a split with no pages (a corpus of one) is still a split with these columns.
+    # Columns, not rows: a split with no rows (a corpus of one) is still a split with these columns.
     data = DatasetDict(
         {
             split: Dataset.from_dict(
-                {c: [r[c] for r in kept if splits[r["id"]] == split] for c in COLUMNS}, features=features
+                {c: [r[c] for r in rows if splits[r["page_id"]] == split] for c in COLUMNS}, features=features
             )
             for split in SPLITS
         }
@@ -230,49 +303,60 @@ def prompts(
         (tmp / "parquet").mkdir()
         for split in SPLITS:
             data[split].to_parquet(str(tmp / "parquet" / f"{split}.parquet"))
-    section = _section(kept, too_long, splits, options, fitted) | {
-        "unlabelled": len(unlabelled),
-        "unlabelled_pages": unlabelled,
-    }
-    (tmp / "README.md").write_text(dataset_card(kept, splits, section), encoding="utf-8")
+    (tmp / "README.md").write_text(dataset_card(rows, splits, section), encoding="utf-8")
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
-    plot_stats(kept, too_long, splits, limit, out / STATS_PNG)
-    return section
 
 
 def _stats(values: list[int]) -> dict[str, Any]:
     if not values:
         return {}
+    ordered = sorted(values)
     return {
-        "min": min(values),
-        "median": statistics.median(values),
-        "mean": round(statistics.fmean(values), 1),
-        "max": max(values),
-        "total": sum(values),
+        "min": ordered[0],
+        "median": statistics.median(ordered),
+        "p95": ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))],
+        "mean": round(statistics.fmean(ordered), 1),
+        "max": ordered[-1],
+        "total": sum(ordered),
     }
 
 
 def _section(
-    kept: list[dict[str, Any]],
+    rows: list[dict[str, Any]],
+    every: list[dict[str, Any]],
     too_long: list[dict[str, Any]],
     splits: dict[str, str],
     options: PromptOptions,
     fitted: list[dict[str, Any]],
+    no_sections: list[dict[str, Any]],
 ) -> dict[str, Any]:
+    kept = [r for r in every if r["kind"] == "page"]
+    sections = [r["_section"] for r in every if r["kind"] == "section"]
+    reached = {r["page_id"] for r in every}
     per_topic: dict[str, dict[str, int]] = {}
-    for row in kept:
+    for page_id in sorted(reached):
+        row = next(r for r in rows if r["id"] == page_id)
         counts = per_topic.setdefault(row["topic"], dict.fromkeys(SPLITS, 0))
-        counts[splits[row["id"]]] += 1
-    split_counts = Counter(splits[r["id"]] for r in kept)
+        counts[splits[page_id]] += 1
+    split_counts = Counter(splits[p] for p in reached)
     warnings = [
-        f"the {split} split has no pages ({len(kept)} pages, validation share {options.validation_share}): "
+        f"the {split} split has no pages ({len(reached)} pages, validation share {options.validation_share}): "
         + ("training runs without validation" if split == "validation" else "nothing to train on")
         for split in SPLITS
         if not split_counts[split]
     ]
+    kinds = Counter(r["kind"] for r in every)
+    by_split = Counter((splits[r["page_id"]], r["kind"]) for r in every)
+    per_page = Counter(r["page_id"] for r in every if r["kind"] == "section")
     return {
-        "pages": len(kept) + len(too_long),
+        "pages": len(rows),
+        "reached": len(reached),
+        "reached_share": report.ratio(len(reached), len(rows)),
+        "rows": {kind: kinds.get(kind, 0) for kind in KINDS},
+        "rows_by_split": {split: {kind: by_split[split, kind] for kind in KINDS} for split in SPLITS},
+        "no_rows_pages": [r for r in no_sections if r["id"] not in reached],
+        "no_sections_pages": no_sections,
         "kept": len(kept),
         "warnings": warnings,
         "left_out_too_long": len(too_long),
@@ -284,139 +368,22 @@ def _section(
             for r in fitted
         ],
         "max_tokens": options.max_tokens,
+        "section_budget": options.section_budget,
+        "sections": {
+            "per_page": _stats(list(per_page.values())),
+            "section_tokens": _stats([s.tokens for s in sections]),
+            "over_budget": sum(s.tokens > options.section_budget for s in sections),
+            "trimmed": sum(s.trimmed for s in sections),
+            "condensed": sum(s.condensed for s in sections),
+        },
         "validation_share": options.validation_share,
+        "site_pattern": options.site_pattern,
+        "sites": len({r["site"] for r in every}),
         "splits": dict(split_counts),
         "topics": dict(sorted(per_topic.items())),
-        "label_sources": dict(sorted(Counter(r["label_source"] for r in kept).items())),
-        "n_tokens": _stats([r["n_tokens"] for r in kept]),
+        "label_sources": dict(sorted(Counter(r["label_source"] for r in every if r["kind"] == "plan").items())),
+        "n_tokens": {kind: _stats([r["n_tokens"] for r in every if r["kind"] == kind]) for kind in KINDS},
         "n_tokens_left_out": _stats([r["n_tokens"] for r in too_long]),
+        "columns": list(COLUMNS),
         "files": [FINAL_DATASET, DATASET_DIR + "/", STATS_PNG],
     }
-
-
-def dataset_card(kept: list[dict[str, Any]], splits: dict[str, str], section: dict[str, Any]) -> str:
-    """The dataset's README.md: what is in it, where it came from, and under what terms."""
-    from urllib.parse import urlsplit
-
-    domains = Counter(urlsplit(r["url"]).hostname or "" for r in kept)
-    dates = sorted(r["captured_at"][:10] for r in kept)
-    topics = "\n".join(f"| {name} | {c['train']} | {c['validation']} |" for name, c in section["topics"].items())
-    sources = ", ".join(f"{k}: {v}" for k, v in section["label_sources"].items())
-    tokens = section["n_tokens"]
-    n_train, n_validation = (section["splits"].get(split, 0) for split in SPLITS)
-    top_domains = "\n".join(f"- {d or '(none)'}: {n} pages" for d, n in domains.most_common(20))
-    more = f"\n- … and {len(domains) - 20} more domains" if len(domains) > 20 else ""
-    return f"""---
-configs:
-- config_name: default
-  data_files:
-  - split: train
-    path: parquet/train.parquet
-  - split: validation
-    path: parquet/validation.parquet
-license: other
-task_categories:
-- text-generation
-language:
-- en
----
-# tinyweb prompt dataset
-
-Web pages captured by tinyweb, rewritten to use one shared semantic CSS framework
-(`semantic-css-framework.css`, beside this folder), each paired with the request a person would type to get it.
-Made by `tinyweb prompts`; every string of `final-dataset.json` is one `text` here.
-
-## Format
-`text` = `prompt` + `completion`, where `prompt` is
-
-```
-{TITLE_MARK}
-
-{{label}}
-
-{CODE_MARK}
-
-```
-
-and `completion` is the whole HTML document. Columns: {", ".join(f"`{c}`" for c in COLUMNS)}.
-`n_tokens` counts `text` in SmolLM2 tokens. {_length_policy(section)}
-
-## Counts
-- {section["kept"]} pages: {n_train} train, {n_validation} validation
-  (stratified by topic, deterministic: a page's split depends only on its id and its topic's pages)
-- tokens per page: min {tokens["min"]}, median {tokens["median"]}, max {tokens["max"]}, total {tokens["total"]:,}
-- labels by source: {sources}
-
-| topic | train | validation |
-|---|---|---|
-{topics}
-
-## Sources
-Captured {dates[0]} to {dates[-1]} from {len(domains)} domain(s):
-{top_domains}{more}
-
-## Licence
-The pages belong to their authors. The markup, text and images referenced here keep the licences of the sites
-they were captured from; tinyweb adds no rights. Check each source's terms before redistributing this dataset
-or a model trained on it. The labels and the framework were generated by tinyweb (or written by hand where
-`label_source` is `manual`).
-"""
-
-
-def _length_policy(section: dict[str, Any]) -> str:
-    limit, left_out = section["max_tokens"], section["left_out_too_long"]
-    if not limit:
-        return "Pages of any length are kept, whole."
-    if not section["fit"]:
-        return f"Pages longer than {limit} tokens were left out ({left_out}), never truncated."
-    return (
-        f"{section['fitted']} pages longer than {limit} tokens were condensed into complete shorter documents "
-        "(whitespace between elements, repeated alike siblings, then everything after the element where the "
-        f"budget ran out; their extractive labels written again for what stays); {left_out} could not be."
-    )
-
-
-def plot_stats(
-    kept: list[dict[str, Any]], too_long: list[dict[str, Any]], splits: dict[str, str], limit: int, path: Path
-) -> None:
-    """Token-length histogram and pages per topic, side by side."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), dpi=100)
-    lengths = [r["n_tokens"] for r in kept]
-    everything = lengths + [r["n_tokens"] for r in too_long]
-    low, high = max(1, min(everything)), max(everything)
-    count = min(30, max(5, len(everything) // 3))
-    if high / low > 20:  # a long tail: logarithmic bins keep the kept pages visible
-        bins = list(np.geomspace(low, high + 1, count + 1))
-        left.set_xscale("log")
-    else:
-        bins = list(np.linspace(low, high + 1, count + 1))
-    left.hist(lengths, bins=bins, color="#3b6ea5", label="in the dataset")
-    if too_long:
-        left.hist([r["n_tokens"] for r in too_long], bins=bins, color="#c0504d", alpha=0.7, label="left out")
-    if limit:
-        left.axvline(limit, color="#333", linestyle="--", linewidth=1, label=f"--max-tokens {limit}")
-    left.set_title(f"tokens per page ({len(kept)} kept, {len(too_long)} too long)")
-    left.set_xlabel("SmolLM2 tokens (prompt + page)")
-    left.set_ylabel("pages")
-    left.legend(frameon=False)
-
-    topics = sorted({r["topic"] for r in kept}, key=lambda t: -sum(1 for r in kept if r["topic"] == t))
-    train = [sum(1 for r in kept if r["topic"] == t and splits[r["id"]] == "train") for t in topics]
-    val = [sum(1 for r in kept if r["topic"] == t and splits[r["id"]] == "validation") for t in topics]
-    y = range(len(topics))
-    right.barh(y, train, color="#3b6ea5", label="train")
-    right.barh(y, val, left=train, color="#f0a030", label="validation")
-    right.set_yticks(list(y), topics)
-    right.invert_yaxis()
-    right.set_title(f"pages per topic ({len(topics)} topics)")
-    right.set_xlabel("pages")
-    right.legend(frameon=False)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)

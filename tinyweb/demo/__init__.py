@@ -23,7 +23,7 @@ DEFAULT_OUT = Path("tinyweb-demo-build")
 DEFAULT_RUN = Path("tinyweb-demo-run")
 DEMO_STEPS = 3  # a few optimizer steps: the demo shows the chain working, not a trained model
 DEMO_PROMPT = "A menu page for a family bakery, with a price list and sections on breads and cakes"
-DEMO_NEW_TOKENS = 384
+DEMO_SECTION_TOKENS = 96  # per composed section: three steps teach no page, so the demo shows the chain, quickly
 CRAWL = CrawlOptions(max_pages=40, max_depth=3, delay_s=0.0, concurrency=2, block_external=True, seed_format="text")
 
 
@@ -50,6 +50,7 @@ class DemoReport(Protocol):
     def built(self, summary: dict[str, Any], out_dir: Path) -> None: ...
     def verified(self, section: dict[str, Any], out_dir: Path) -> None: ...
     def trained(self, summary: dict[str, Any], run_dir: Path) -> None: ...
+    def composing(self, what: str) -> None: ...
     def generated(self, report: dict[str, Any]) -> None: ...
     def finished(self, out_dir: Path) -> None: ...
 
@@ -98,7 +99,9 @@ def train_and_generate(show: DemoReport, out_dir: Path, run_dir: Path) -> None:
         dataset=str(out_dir / "dataset"), output=str(run_dir), max_steps=DEMO_STEPS, grad_accum=1, eval_steps=DEMO_STEPS
     )
     show.trained(train(config), run_dir)
-    show.stage(f"[bold]generate[/]: {DEMO_PROMPT!r} ({DEMO_NEW_TOKENS} new tokens at most)")
+    show.stage(
+        f"[bold]generate[/]: {DEMO_PROMPT!r} (a plan, then each section in {DEMO_SECTION_TOKENS} tokens at most)"
+    )
     page, shot = run_dir / "demo-page.html", run_dir / "demo-page.png"
-    options = GenerateOptions(max_new_tokens=DEMO_NEW_TOKENS)
-    show.generated(generate(run_dir, DEMO_PROMPT, page, shot, options, force=True))
+    options = GenerateOptions(section_tokens=DEMO_SECTION_TOKENS)
+    show.generated(generate(run_dir, DEMO_PROMPT, page, shot, options, force=True, progress=show.composing))

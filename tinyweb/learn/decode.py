@@ -28,13 +28,25 @@ from tinyweb.learn.precision import PRECISIONS
 Progress = Callable[[int], None]  # called with the number of pages just generated (or rendered)
 
 _CLOSE = re.compile(r"</html\s*>", re.IGNORECASE)
+MODES = ("composed", "one-shot")
 STOP_TAIL = 12  # tokens whose text is searched for </html> after each step (it takes at most 7, plus spaces)
 
 
 @dataclass
 class GenerateOptions:
+    mode: str = field(
+        default="composed",
+        metadata={
+            "help": "composed: the model plans the page, then writes each section; one-shot: the whole page at once.",
+            "choices": MODES,
+        },
+    )
     max_new_tokens: int = field(
-        default=1024, metadata={"help": "The longest page, in tokens (it may stop at </html>)."}
+        default=1024, metadata={"help": "One-shot: the longest page, in tokens (it may stop at </html>)."}
+    )
+    section_tokens: int = field(
+        default=0,
+        metadata={"help": "Composed: the most tokens per section (0: what the run's longest training section took)."},
     )
     temperature: float = field(default=0.0, metadata={"help": "0: greedy; above: sampling at this temperature."})
     top_p: float = field(default=0.95, metadata={"help": "Nucleus sampling (temperature > 0)."})
@@ -57,8 +69,10 @@ class GenerateOptions:
     batch_size: int = 4  # prompts generated together (left-padded)
 
     def __post_init__(self) -> None:
-        if self.max_new_tokens < 1 or self.batch_size < 1:
-            raise UsageError("max_new_tokens and batch_size must be at least 1")
+        if self.max_new_tokens < 1 or self.batch_size < 1 or self.section_tokens < 0:
+            raise UsageError("max_new_tokens and batch_size must be at least 1, section_tokens 0 or more")
+        if self.mode not in MODES:
+            raise UsageError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
         if self.precision not in PRECISIONS:
             raise UsageError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
         if self.temperature < 0 or not 0 < self.top_p <= 1 or self.repetition_penalty <= 0:
@@ -105,22 +119,39 @@ def generate_pages(
         prefix: text before the training prompt (evaluate gives the base model the framework's class names).
     """
     options = options or GenerateOptions()
-    if not labels:
+    prompts = [prefix + prompt_text(label) for label in labels]
+    decoded = decode_prompts(model, tokenizer, prompts, options, stop_html=True, progress=progress)
+    pages = []
+    for label, (raw, new_tokens, seconds, _) in zip(labels, decoded, strict=True):
+        html, complete = cut_html(raw)
+        pages.append(Generated(label, raw, html, complete, new_tokens, seconds))
+    return pages
+
+
+def decode_prompts(
+    model: Any,
+    tokenizer: Any,
+    prompts: list[str],
+    options: GenerateOptions,
+    stop_html: bool = True,
+    progress: Progress | None = None,
+) -> list[tuple[str, int, float, bool]]:
+    """(decoded new text, new tokens, seconds, ended with an end-of-text token) per prompt, in their order:
+    batches of similar lengths, left-padded; with `stop_html`, a row also stops at its first </html>.
+    `progress` is called with the number of prompts of each batch done."""
+    if not prompts:
         return []
     model = for_decoding(model, options.precision)
-    prompts = [prefix + prompt_text(label) for label in labels]
     lengths = [len(ids) for ids in tokenizer(prompts, add_special_tokens=False)["input_ids"]]
-    order = sorted(range(len(labels)), key=lambda i: lengths[i])  # similar lengths pad less
-    results: dict[int, Generated] = {}
+    order = sorted(range(len(prompts)), key=lambda i: lengths[i])  # similar lengths pad less
+    results: dict[int, tuple[str, int, float, bool]] = {}
     for start in range(0, len(order), options.batch_size):
         batch = order[start : start + options.batch_size]
-        for i, page in zip(batch, _generate_batch(model, tokenizer, [prompts[i] for i in batch], options), strict=True):
-            raw, new_tokens, seconds = page
-            html, complete = cut_html(raw)
-            results[i] = Generated(labels[i], raw, html, complete, new_tokens, seconds)
+        rows = _generate_batch(model, tokenizer, [prompts[i] for i in batch], options, stop_html)
+        results.update(zip(batch, rows, strict=True))
         if progress:
             progress(len(batch))
-    return [results[i] for i in range(len(labels))]
+    return [results[i] for i in range(len(prompts))]
 
 
 def decoding_dtype(precision: str, device: str) -> Any:
@@ -163,8 +194,10 @@ def _end_ids(model: Any, tokenizer: Any) -> list[int]:
     return sorted(i for i in ids if i is not None)
 
 
-def _generate_batch(model: Any, tokenizer: Any, prompts: list[str], options: GenerateOptions) -> list[tuple]:
-    """(decoded new text, new token count, seconds) per prompt of one left-padded batch."""
+def _generate_batch(
+    model: Any, tokenizer: Any, prompts: list[str], options: GenerateOptions, stop_html: bool = True
+) -> list[tuple[str, int, float, bool]]:
+    """(decoded new text, new token count, seconds, ended with end-of-text) per prompt of one left-padded batch."""
     import torch
     from transformers import LogitsProcessorList, RepetitionPenaltyLogitsProcessor, StoppingCriteriaList
 
@@ -189,7 +222,7 @@ def _generate_batch(model: Any, tokenizer: Any, prompts: list[str], options: Gen
             logits_processor=processors,
             eos_token_id=end_ids,
             pad_token_id=pad_id,
-            stopping_criteria=StoppingCriteriaList([_page_end(tokenizer, width)]),
+            stopping_criteria=StoppingCriteriaList([_page_end(tokenizer, width)] if stop_html else []),
             **sampling,
         )
     seconds = (time.perf_counter() - started) / len(prompts)
@@ -198,5 +231,5 @@ def _generate_batch(model: Any, tokenizer: Any, prompts: list[str], options: Gen
         # After a row stops, generate fills it with padding (SmolLM2's pad token is its end-of-text token).
         stops = [k for k, token in enumerate(row) if token in end_ids or token == pad_id]
         n = stops[0] if stops else len(row)
-        rows.append((tokenizer.decode(row[:n], skip_special_tokens=True), n, seconds))
+        rows.append((tokenizer.decode(row[:n], skip_special_tokens=True), n, seconds, bool(stops)))
     return rows

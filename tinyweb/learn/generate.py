@@ -1,5 +1,8 @@
-"""`tinyweb generate`: a trained run writes a page for a request (tinyweb.learn.decode), the page is written
-beside its own copy of the framework (tinyweb.learn.render) and, when asked, screenshotted.
+"""`tinyweb generate`: a trained run writes a page for a request, the page is written beside its own copy of
+the framework (tinyweb.learn.render) and, when asked, screenshotted.
+
+By default the page is composed (tinyweb.learn.compose: a plan, then each section); `mode="one-shot"` asks for
+the whole page at once (tinyweb.learn.decode), as a run trained on whole pages only always does.
 
 The file is named after the request: "A landing page for a coffee shop" → `landing-page-coffee-shop.html`
 in the output folder, `-2`, `-3`… when that name is taken (or overwritten with `force`), unless a file name
@@ -14,9 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from tinyweb.errors import UsageError
+from tinyweb.layout import FRAMEWORK_CSS
+from tinyweb.learn.compose import Progress, compose_pages
 from tinyweb.learn.decode import GenerateOptions, generate_pages
 from tinyweb.learn.render import screenshot_page, unknown_classes, write_page
 
+MAX_REQUEST_CHARS = 1000  # training requests are a sentence or two; a pasted document is a mistake
 NAME_WORDS = 6  # words of the request in the file name
 FILLER = {"a", "an", "the", "for", "of", "with", "and", "to", "in", "on", "my", "our", "some", "page"}
 MAX_TAKEN = 999
@@ -59,12 +65,14 @@ def generate(
     options: GenerateOptions | None = None,
     folder: Path = Path("."),
     force: bool = False,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Write the page a trained run generates for `prompt` (and its screenshot, when asked); return a report.
 
     Args:
         out_html: the page's file; None names it after the request in `folder` (see output_path).
         force: overwrite an existing file instead of choosing a free name (or refusing a given one).
+        progress: in composed mode, told after the plan and each batch of sections ("section 3 of 7").
 
     Raises:
         UsageError: `run_folder` is not a finished training run, or `out_html` exists without `force`.
@@ -75,22 +83,46 @@ def generate(
 
     if not prompt.strip():
         raise UsageError("the prompt is empty: say what page to make")
+    if len(prompt) > MAX_REQUEST_CHARS:
+        raise UsageError(
+            f"the prompt is {len(prompt):,} characters: say what page to make in at most {MAX_REQUEST_CHARS} "
+            "(training requests are a sentence or two)"
+        )
     if out_html is not None and Path(out_html).exists() and not force:
         raise UsageError(f"{out_html} exists: pass --force to overwrite it, or leave out -o to get a free name")
     options = options or GenerateOptions()
     run = load_run(Path(run_folder), merge=True)
-    [page] = generate_pages(run.model, run.tokenizer, [prompt], options)
+    if not run.css:
+        raise UsageError(f"{run_folder} has no {FRAMEWORK_CSS}: its pages would have no styles (copy the build's in)")
+    mode = options.mode
+    kinds = run.config.get("config", {}).get("kinds", "page")
+    if mode == "composed" and not {"plan", "section"} <= set(kinds.split(",")):
+        mode = "one-shot"  # a run trained on whole pages only has never seen a plan
     out_html = Path(out_html) if out_html is not None else output_path(prompt, Path(folder), force)
-    css = write_page(page.html, out_html, run.css)
+    if mode == "composed":
+        [composed] = compose_pages(run.model, run.tokenizer, [prompt], options, run.config.get("budgets"), progress)
+        html, complete = composed.html, True
+        new_tokens, seconds = composed.new_tokens, composed.seconds
+        detail: dict[str, Any] = {
+            "plan": composed.plan.labels,
+            "fallback_plan": composed.plan.fallback,
+            "sections": [{"label": s.label, "ended": s.ended, "new_tokens": s.new_tokens} for s in composed.sections],
+        }
+    else:
+        [page] = generate_pages(run.model, run.tokenizer, [prompt], options)
+        html, complete, new_tokens, seconds, detail = page.html, page.complete, page.new_tokens, page.seconds, {}
+    css = write_page(html, out_html, run.css)
     shot = screenshot_page(out_html, Path(screenshot)) if screenshot is not None else None
     return {
-        "label": page.label,
+        "label": prompt,
+        "mode": mode,
         "output": str(out_html),
         "css": str(css),
-        "complete": page.complete,
-        "new_tokens": page.new_tokens,
-        "seconds": round(page.seconds, 3),
-        "tokens_per_second": round(page.new_tokens / page.seconds, 2) if page.seconds > 0 else None,
-        "unknown_classes": unknown_classes(page.html, run.classes),
+        "complete": complete,
+        "new_tokens": new_tokens,
+        "seconds": round(seconds, 3),
+        "tokens_per_second": round(new_tokens / seconds, 2) if seconds > 0 else None,
+        "unknown_classes": unknown_classes(html, run.classes),
         "screenshot": str(shot) if shot is not None else None,
+        **detail,
     }

@@ -13,6 +13,7 @@ from typing import Any
 
 from tinyweb.errors import BrowserError
 from tinyweb.layout import FRAMEWORK_CSS, FRAMEWORK_HREF
+from tinyweb.learn.design import DesignStats
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,14 @@ def screenshot_pages(
     Raises:
         BrowserError: Chromium could not be found or started.
     """
-    return asyncio.run(_screenshot_pages(list(pages), viewport, progress))
+    return [r[0] if r else None for r in asyncio.run(_screenshot_pages(list(pages), viewport, progress, False))]
+
+
+def render_pages(
+    pages: Sequence[tuple[Path, Path]], progress: Progress | None = None
+) -> list[tuple[Path, DesignStats] | None]:
+    """As screenshot_pages at 1280×800, each page's design statistics (tinyweb.learn.design) beside its PNG."""
+    return asyncio.run(_screenshot_pages(list(pages), (1280, 800), progress, True))
 
 
 def screenshot_page(html_path: Path, png_path: Path, viewport: tuple[int, int] = (1280, 800)) -> Path:
@@ -121,21 +129,21 @@ def screenshot_page(html_path: Path, png_path: Path, viewport: tuple[int, int] =
 
 
 async def _screenshot_pages(
-    pages: list[tuple[Path, Path]], viewport: tuple[int, int], progress: Progress | None
-) -> list[Path | None]:
+    pages: list[tuple[Path, Path]], viewport: tuple[int, int], progress: Progress | None, design: bool
+) -> list[tuple[Path, DesignStats | None] | None]:
     from playwright.async_api import Error as PlaywrightError
 
     from tinyweb.capture.browser import Browser, BrowserOptions
     from tinyweb.snapshot import Viewport
 
     width, height = viewport
-    results: list[Path | None] = []
+    results: list[tuple[Path, DesignStats | None] | None] = []
     async with Browser(BrowserOptions(viewport=Viewport(width=width, height=height))) as browser:
         assert browser.context is not None
         await browser.context.route("**/*", _local_files_only)
         for html_path, png_path in pages:
             try:
-                results.append(await _shoot(browser, Path(html_path), Path(png_path), width))
+                results.append(await _shoot(browser, Path(html_path), Path(png_path), width, design))
             except PlaywrightError as exc:
                 log.warning("could not render %s: %s", html_path, exc.message.splitlines()[0])
                 results.append(None)
@@ -151,8 +159,11 @@ async def _local_files_only(route: Any) -> None:
         await route.abort("blockedbyclient")
 
 
-async def _shoot(browser: Any, html_path: Path, png_path: Path, width: int) -> Path:
+async def _shoot(
+    browser: Any, html_path: Path, png_path: Path, width: int, design: bool
+) -> tuple[Path, DesignStats | None]:
     from tinyweb.fidelity import screenshot
+    from tinyweb.learn.design import measure
 
     page = await browser.new_page()
     try:
@@ -170,8 +181,9 @@ async def _shoot(browser: Any, html_path: Path, png_path: Path, width: int) -> P
             )
         else:
             png = await screenshot(page)
+        stats = await measure(page) if design else None
     finally:
         await page.close()
     png_path.parent.mkdir(parents=True, exist_ok=True)
     png_path.write_bytes(png)
-    return png_path
+    return png_path, stats

@@ -32,7 +32,18 @@ from tinyweb.learn.runs import resolve_base_model
 from tinyweb.private import private_dir
 
 # What a resumed run must share with the run it continues; the rest (steps, epochs) may grow.
-FIXED_ON_RESUME = ("base_model", "dataset", "max_length", "lora_r", "lora_alpha", "packing", "batch_size", "grad_accum")
+ROW_KINDS = ("page", "plan", "section")  # tinyweb.dataset.prompts.KINDS: the dataset's kinds of rows
+FIXED_ON_RESUME = (
+    "base_model",
+    "dataset",
+    "max_length",
+    "kinds",
+    "lora_r",
+    "lora_alpha",
+    "packing",
+    "batch_size",
+    "grad_accum",
+)
 
 
 def _flag(default: Any, help: str, **more: Any) -> Any:
@@ -54,6 +65,11 @@ class TrainConfig:
         "~1.3x the step time on a CPU at the same losses: bench.speed).",
     )
     max_length: int = _flag(2048, "Tokens per sequence (pages are never cut: longer ones are left out).")
+    kinds: str = _flag(
+        "page,plan,section",
+        "Which kinds of dataset rows to train on, comma-separated: page (whole pages, for one-shot generation), plan "
+        "and section (for composed generation).",
+    )
     lr: float = _flag(2e-4, "Learning rate.")
     batch_size: int = _flag(1, "Sequences per device per step.")
     grad_accum: int = _flag(4, "Gradient accumulation steps.")
@@ -95,6 +111,12 @@ class TrainConfig:
             raise UsageError("--epochs must be positive")
         if not 0 <= self.lora_dropout < 1 or self.lr <= 0:
             raise UsageError("--lora-dropout must be in [0, 1) and --lr positive")
+        unknown = set(self.kind_list()) - set(ROW_KINDS)
+        if unknown or not self.kind_list():
+            raise UsageError(f"--kinds takes some of {', '.join(ROW_KINDS)} (got {self.kinds!r})")
+
+    def kind_list(self) -> list[str]:
+        return [k.strip() for k in self.kinds.split(",") if k.strip()]
 
 
 def _load_dataset(path: Path) -> Any:
@@ -203,6 +225,7 @@ def train(config: TrainConfig, resume: bool = False) -> dict[str, Any]:
 
         model.set_attn_implementation(register())
     model = _with_lora(model, config)
+    meta["budgets"] = sets.budgets
     batch = plan_batch(config, meta["device"], model)
     meta["batch"] = asdict(batch)
     trainer = _trainer(config, meta, folder, model, sets, state, resume)
@@ -231,6 +254,7 @@ class TrainingSets:
     train_pages: int
     validation_pages: int
     left_out: dict[str, int]  # pages longer than max_length, per split
+    budgets: dict[str, int]  # per kind, the most completion tokens (end-of-text included) of a training row
 
 
 def _training_sets(config: TrainConfig, data: Any, tokenizer: Any) -> TrainingSets:
@@ -239,11 +263,17 @@ def _training_sets(config: TrainConfig, data: Any, tokenizer: Any) -> TrainingSe
 
     from tinyweb.learn.data import PackedCollator, PaddedCollator, packed_rows, single_rows, tokenize
 
-    train_examples, train_too_long = tokenize(list(data["train"]), tokenizer, config.max_length)
-    val_rows = list(data["validation"]) if "validation" in data else []
+    kinds = set(config.kind_list())
+
+    def rows_of(split: str) -> list[dict[str, Any]]:  # a dataset from before kinds holds whole pages only
+        return [r for r in data[split] if r.get("kind", "page") in kinds] if split in data else []
+
+    train_rows = rows_of("train")
+    train_examples, train_too_long = tokenize(train_rows, tokenizer, config.max_length)
+    val_rows = rows_of("validation")
     val_examples, val_too_long = tokenize(val_rows, tokenizer, config.max_length)
     if not train_examples:
-        raise UsageError(f"every training page is longer than --max-length {config.max_length} tokens")
+        raise UsageError(f"no training row of kinds {config.kinds} fits --max-length {config.max_length} tokens")
     if config.packing:
         rows: Any = lambda examples: packed_rows(examples, config.max_length)  # noqa: E731
         collator: Any = PackedCollator(tokenizer.pad_token_id, mask=config.packed_attention == "mask")
@@ -257,7 +287,23 @@ def _training_sets(config: TrainConfig, data: Any, tokenizer: Any) -> TrainingSe
         train_pages=len(train_examples),
         validation_pages=len(val_examples),
         left_out={"train": train_too_long, "validation": val_too_long},
+        budgets=completion_budgets(train_rows, tokenizer, config.max_length),
     )
+
+
+def completion_budgets(rows: list[dict[str, Any]], tokenizer: Any, max_length: int) -> dict[str, int]:
+    """Per kind of row, the most tokens a completion trained on takes with its end-of-text token: what
+    generation must allow to finish what the model learnt to write (run.json's `budgets`)."""
+    budgets: dict[str, int] = {}
+    if not rows:
+        return budgets
+    prompts = tokenizer([r["prompt"] for r in rows], add_special_tokens=False)["input_ids"]
+    completions = tokenizer([r["completion"] for r in rows], add_special_tokens=False)["input_ids"]
+    for row, prompt, completion in zip(rows, prompts, completions, strict=True):
+        if len(prompt) + len(completion) + 1 <= max_length:
+            kind = row.get("kind", "page")
+            budgets[kind] = max(budgets.get(kind, 0), len(completion) + 1)
+    return budgets
 
 
 def _with_lora(model: Any, config: TrainConfig) -> Any:

@@ -1,0 +1,106 @@
+"""Generation by composition: plans parsed (or the fallback said), sections written and assembled into a page."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import html5lib
+import pytest
+from click.testing import CliRunner
+from lxml import html as lxml_html
+
+from tests.test_generate import make_run
+from tinyweb.cli import main
+from tinyweb.dataset.format import plan_text, section_prompt
+from tinyweb.learn.compose import FALLBACK_PLAN, compose_pages, page_of, parse_plan
+from tinyweb.learn.decode import GenerateOptions
+from tinyweb.learn.generate import MAX_REQUEST_CHARS, generate
+from tinyweb.learn.runs import load_run
+
+
+def test_a_plan_as_the_dataset_writes_it_parses_back():
+    labels = ["a navigation bar with 4 links", 'a hero with the headline "Find your balance"', "a footer"]
+    text = plan_text('<html lang="en" class="base-page">', '<body class="yoga-body" style="margin:0">', labels)
+    plan = parse_plan(text)
+    assert plan.labels == labels and not plan.fallback
+    assert plan.html_tag == '<html lang="en" class="base-page">'
+    assert plan.body_tag == '<body class="yoga-body" style="margin:0">'
+    # Garbage, or lines that are no labels: the fallback plan, said.
+    for garbage in ("", "<div>no plan</div>", "1. 2. 3.\n<body onload=", "\x00\x01"):
+        fallback = parse_plan(garbage)
+        assert fallback.fallback and fallback.labels == FALLBACK_PLAN and fallback.body_tag == "<body>"
+    # A broken tag gives a plain one; at most eight sections.
+    many = parse_plan('<html lang="en>\n' + "\n".join(f"{i}. part number {i}" for i in range(1, 13)))
+    assert many.html_tag == '<html lang="en">' and len(many.labels) == 8 and not many.fallback
+
+
+def test_a_composed_page_is_the_plans_shell_around_its_sections():
+    plan = parse_plan(plan_text('<html lang="de">', '<body class="b">', ["one", "two"]))
+    page = page_of("Ein Café", plan, ['<main class="m"><p>one</p></main>', '<main class="m"><p>two</p></main>'])
+    root = lxml_html.document_fromstring(page)
+    assert root.get("lang") == "de" and root.find("body").get("class") == "b"
+    assert root.findtext(".//title") == "Ein Café"
+    assert root.find(".//link").get("href") == "../semantic-css-framework.css"
+    assert [p.text for p in root.find("body").find("main")] == ["one", "two"]  # one container again
+
+
+@pytest.fixture(scope="module")
+def composing_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny random run, recorded as trained on plans and sections, with small budgets."""
+    from tests.conftest import tiny_llama
+    from tinyweb.models import tokenizer
+
+    base = tmp_path_factory.mktemp("tiny-base")
+    tiny_llama(tokenizer(), base, tie_word_embeddings=True)
+    run = make_run(tmp_path_factory.mktemp("run"), base)
+    meta = json.loads((run / "run.json").read_text())
+    meta |= {"config": {"kinds": "page,plan,section"}, "budgets": {"plan": 12, "section": 10, "page": 40}}
+    (run / "run.json").write_text(json.dumps(meta))
+    return run
+
+
+def test_composition_with_a_random_model_gives_a_page_that_parses(composing_run: Path):
+    run = load_run(composing_run, merge=True)
+    told: list[str] = []
+    [page] = compose_pages(run.model, run.tokenizer, ["a landing page for a yoga studio"], GenerateOptions(),
+                           {"plan": 12, "section": 10}, told.append)  # fmt: skip
+    assert page.plan.fallback and page.plan.labels == FALLBACK_PLAN  # twelve random tokens are no plan
+    assert told[0].startswith("plan") and told[-1] == f"section {len(FALLBACK_PLAN)} of {len(FALLBACK_PLAN)}"
+    assert len(page.sections) == len(FALLBACK_PLAN)
+    assert all(1 <= s.new_tokens <= 10 for s in page.sections) and page.new_tokens == page.plan_tokens + sum(
+        s.new_tokens for s in page.sections
+    )
+    html5lib.HTMLParser(strict=False).parse(page.html)
+    body = lxml_html.document_fromstring(page.html).find("body")
+    assert body is not None and len(body) >= len(FALLBACK_PLAN)  # an element (at least) per planned section
+    # The prompt of each section names it and the ones around it.
+    assert "section 2 of 5: a hero" in section_prompt("x", FALLBACK_PLAN, 1)
+
+
+def test_generate_composes_by_default_and_one_shot_when_asked(composing_run: Path, tmp_path: Path):
+    report = generate(composing_run, "A landing page for a yoga studio", tmp_path / "yoga.html")
+    assert report["mode"] == "composed" and report["fallback_plan"] and len(report["sections"]) == 5
+    assert all(s["new_tokens"] <= 10 for s in report["sections"]) and (tmp_path / "yoga.html").is_file()
+    one = generate(composing_run, "A yoga page", tmp_path / "one.html", options=GenerateOptions(
+        mode="one-shot", max_new_tokens=6))  # fmt: skip
+    assert one["mode"] == "one-shot" and one["new_tokens"] <= 6 and "sections" not in one
+    result = CliRunner().invoke(main, ["generate", "A yoga page", "--run", str(composing_run), "-o",
+                                       str(tmp_path / "cli.html"), "--section-tokens", "4"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "fallback plan" in result.output and "5. a footer" in result.output and "cut at its budget" in result.output
+
+
+def test_generate_refuses_bad_requests_and_a_run_without_its_framework(composing_run: Path, tmp_path: Path):
+    run = ["generate", "--run", str(composing_run), "-o", str(tmp_path / "x.html")]
+    empty = CliRunner().invoke(main, [*run[:1], "   ", *run[1:]])
+    assert empty.exit_code == 2 and "the prompt is empty" in empty.output and "Traceback" not in empty.output
+    long = CliRunner().invoke(main, [*run[:1], "a" * 5000, *run[1:]])
+    assert long.exit_code == 2 and f"at most {MAX_REQUEST_CHARS}" in long.output and "Traceback" not in long.output
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for item in composing_run.iterdir():
+        if item.name != "semantic-css-framework.css":
+            (bare / item.name).symlink_to(item)
+    missing = CliRunner().invoke(main, ["generate", "a page", "--run", str(bare), "-o", str(tmp_path / "y.html")])
+    assert missing.exit_code == 2 and "has no semantic-css-framework.css" in missing.output

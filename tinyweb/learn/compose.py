@@ -1,0 +1,169 @@
+"""Generation by composition: the model plans a page, then writes each planned section, and the sections are
+assembled into the plan's shell.
+
+1. The plan: the training prompt for plans (tinyweb.dataset.format.plan_prompt) → the page's `<html>` and
+   `<body>` tags and its sections' labels, one numbered line each. A plan with no label that parses is replaced
+   by FALLBACK_PLAN, and the page says so (`fallback`); missing tags get plain ones.
+2. The sections: one prompt per planned section (the request, the section's label and the labels around it),
+   all of a page's sections decoded together in batches. A section ends at the model's end-of-text token (it
+   ended on its own) or at its budget, cut where it ran out; either way the assembly re-parses it, closing what
+   it left open.
+3. The page: the sections in order (tinyweb.dataset.sections.assemble: wrappers they open alike are shared, as
+   they were in the page they came from), in the plan's `<body>`, with a head that links the framework as every
+   training page does.
+
+Budgets come from the run: run.json's `budgets` hold the most tokens a plan and a section took in training
+(end-of-text included), so with the default flags the model is given what it needs to finish what it learnt.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from lxml import html as lxml_html
+
+from tinyweb.dataset.format import plan_prompt, section_prompt
+from tinyweb.dataset.sections import assemble
+from tinyweb.layout import FRAMEWORK_HREF
+from tinyweb.learn.decode import GenerateOptions, decode_prompts
+
+PLAN_TOKENS = 320  # a plan's budget when the run does not record one (8 labels and two tags fit)
+SECTION_TOKENS = 640  # a section's, likewise (the dataset's default budget is 512, plus the chain's room)
+MAX_PLAN_SECTIONS = 8
+FALLBACK_PLAN = [
+    "a navigation bar with 4 links",
+    "a hero with a headline, a paragraph and a button",
+    "3 cards, each with a heading and a paragraph",
+    "a section with a heading and a short text",
+    "a footer with 4 links and a copyright line",
+]
+PLAN_LINE = re.compile(r"^\s*(\d+)[.)]\s+(.+?)\s*$")
+OPEN_TAG = re.compile(r"^\s*(<(html|body)\b[^<>]*>)\s*$", re.IGNORECASE)
+
+Progress = Callable[[str], None]  # told what was just written: "plan", "section 3 of 7"
+
+
+@dataclass
+class Plan:
+    html_tag: str
+    body_tag: str
+    labels: list[str]
+    fallback: bool = False  # the model's plan had no section to write: FALLBACK_PLAN was used
+    raw: str = ""
+
+
+@dataclass
+class SectionText:
+    label: str
+    raw: str
+    ended: bool  # the model ended it itself (end-of-text), not the budget
+    new_tokens: int
+    seconds: float
+
+
+@dataclass
+class Composed:
+    request: str
+    plan: Plan
+    sections: list[SectionText] = field(default_factory=list)
+    html: str = ""
+    seconds: float = 0.0
+
+    @property
+    def new_tokens(self) -> int:
+        return self.plan_tokens + sum(s.new_tokens for s in self.sections)
+
+    plan_tokens: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self) | {"new_tokens": self.new_tokens}
+
+
+def _tag(text: str, name: str) -> str | None:
+    """`text` if it is one well-formed opening tag `<name …>` (its attributes re-written), else None."""
+    match = OPEN_TAG.match(text)
+    if match is None or match.group(2).lower() != name:
+        return None
+    try:
+        parsed = lxml_html.fragment_fromstring(f"<div {match.group(1)[len(name) + 1 : -1]}></div>")
+    except Exception:
+        return None
+    attrs = "".join(f' {k}="{html.escape(v, quote=True)}"' for k, v in parsed.attrib.items())
+    return f"<{name}{attrs}>"
+
+
+def parse_plan(text: str) -> Plan:
+    """The plan the model wrote, or FALLBACK_PLAN (with `fallback`) when no numbered label parses."""
+    html_tag, body_tag, labels = None, None, []
+    for line in text.splitlines():
+        if html_tag is None and (tag := _tag(line, "html")):
+            html_tag = tag
+        elif body_tag is None and (tag := _tag(line, "body")):
+            body_tag = tag
+        elif (match := PLAN_LINE.match(line)) and len(labels) < MAX_PLAN_SECTIONS:
+            label = " ".join(match.group(2).split())
+            if re.search(r"[^\W\d_]{2}", label):
+                labels.append(label)
+    return Plan(
+        html_tag or '<html lang="en">',
+        body_tag or "<body>",
+        labels or list(FALLBACK_PLAN),
+        fallback=not labels,
+        raw=text,
+    )
+
+
+def head(request: str) -> str:
+    """The head of a composed page: what every training page's head has that matters, and the framework."""
+    title = html.escape(" ".join(request.split())[:120])
+    return (
+        '<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<title>{title}</title><link rel="stylesheet" href="{FRAMEWORK_HREF}"></head>'
+    )
+
+
+def page_of(request: str, plan: Plan, sections: list[str]) -> str:
+    """The document: the plan's shell around the assembled sections."""
+    return f"<!DOCTYPE html>\n{plan.html_tag}{head(request)}{plan.body_tag}\n{assemble(sections)}\n</body></html>\n"
+
+
+def compose_pages(
+    model: Any,
+    tokenizer: Any,
+    requests: list[str],
+    options: GenerateOptions,
+    budgets: dict[str, int] | None = None,
+    progress: Progress | None = None,
+) -> list[Composed]:
+    """One composed page per request (see the module docstring); `budgets` from run.json."""
+    budgets = budgets or {}
+    plan_options = replace(options, max_new_tokens=budgets.get("plan", PLAN_TOKENS))
+    section_options = replace(options, max_new_tokens=options.section_tokens or budgets.get("section", SECTION_TOKENS))
+    plans = decode_prompts(model, tokenizer, [plan_prompt(r) for r in requests], plan_options, stop_html=False)
+    out = []
+    for request, (raw, plan_tokens, plan_seconds, _) in zip(requests, plans, strict=True):
+        plan = parse_plan(raw)
+        if progress:
+            progress("plan" + (" (the model's did not parse: the fallback plan)" if plan.fallback else ""))
+        prompts = [section_prompt(request, plan.labels, i) for i in range(len(plan.labels))]
+        written: list[SectionText] = []
+        count = 0
+
+        def done(batch: int, total: int = len(prompts)) -> None:
+            nonlocal count
+            count += batch
+            if progress:
+                progress(f"section {count} of {total}")
+
+        decoded = decode_prompts(model, tokenizer, prompts, section_options, stop_html=False, progress=done)
+        for label, (text, tokens, seconds, ended) in zip(plan.labels, decoded, strict=True):
+            written.append(SectionText(label, text, ended, tokens, seconds))
+        page = Composed(request, plan, written, plan_tokens=plan_tokens)
+        page.html = page_of(request, plan, [s.raw for s in written])
+        page.seconds = plan_seconds + sum(s.seconds for s in written)
+        out.append(page)
+    return out
