@@ -33,6 +33,51 @@ from tinyweb.staticserver import StaticServer
 CORPUS_SITES = r"^/sites/(?!design2code/)[^/]+/"
 
 
+FIGURE_PAGE = "sites/learning-zone-eat-restaurant-bootstrap-html5-template/index.html"
+FIGURE_WIDTH = 640  # px: the page scaled to half, its sections' labels beside it
+
+
+def sections_figure(build: Path, css: str, path: Path) -> None:
+    """One corpus page with the box of each of its sections and the section's label: docs/sections.png."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from tinyweb.dataset.fit import framework_keeps
+    from tinyweb.dataset.sectioncheck import page_with_boxes
+    from tinyweb.dataset.sections import framework_style, split_page
+    from tinyweb.models import count_tokens
+
+    page = next(p for p in load_pages(build) if p["url"].endswith(FIGURE_PAGE))
+    html = (build / "pages" / f"{page['id']}.html").read_text(encoding="utf-8")
+    cut = split_page(html, framework_style(css), count_tokens, framework_keeps(css))
+    png, boxes = page_with_boxes(page, cut, css)
+    import io
+
+    shot = Image.open(io.BytesIO(png)).convert("RGB")
+    scale = FIGURE_WIDTH / shot.width
+    shot = shot.resize((FIGURE_WIDTH, round(shot.height * scale)))
+    figure = Image.new("RGB", (FIGURE_WIDTH + 560, shot.height), "white")
+    figure.paste(shot, (0, 0))
+    draw, font = ImageDraw.Draw(figure), ImageFont.load_default(size=15)
+    colours = ["#d1495b", "#edae49", "#00798c", "#30638e", "#66a182", "#8e6c8a", "#e07a5f", "#3d405b"]
+    for section in cut.sections:
+        box = boxes.get(str(section.index))
+        if not box:
+            continue
+        colour = colours[section.index % len(colours)]
+        x0, y0, x1, y1 = (round(v * scale) for v in box)
+        draw.rectangle((x0 + 1, y0 + 1, x1 - 2, y1 - 2), outline=colour, width=3)
+        words, lines, line = section.label.split(), [], ""
+        for word in words:
+            if len(line) + len(word) > 60:
+                lines.append(line)
+                line = ""
+            line = f"{line} {word}".strip()
+        lines.append(line)
+        label = f"{section.index + 1}. " + "\n   ".join(lines) + f"\n   ({section.tokens} tokens)"
+        draw.multiline_text((FIGURE_WIDTH + 16, max(4, y0 + 4)), label, fill=colour, font=font, spacing=3)
+    figure.convert("P", palette=Image.Palette.ADAPTIVE, colors=256).save(path, optimize=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
@@ -49,6 +94,7 @@ def main() -> None:
     css = need(build / FRAMEWORK_CSS, "framework").read_text(encoding="utf-8")
     with StaticServer(CORPUS, port=PORT):  # the snapshots' images and fonts
         check = run_section_check(build, select(load_pages(build), args.check_pages), css, None)
+        sections_figure(build, css, args.out / "sections.png")
     result = {
         "date": time.strftime("%Y-%m-%d"),
         "snapshots": clean["snapshots"],

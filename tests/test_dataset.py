@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pyarrow.parquet as pq
 import pytest
@@ -177,3 +178,18 @@ def test_long_pages_are_left_out_never_truncated_and_still_give_sections(demo_bu
     bad = CliRunner().invoke(main, ["prompts", "--out", str(out), "--section-budget", "10"])
     assert bad.exit_code != 0 and "--section-budget must be at least 64" in bad.output
     assert PromptOptions().max_tokens == 0  # by default every page is kept whole
+    # For a model that may ship: no address of the server the pages came from reaches the dataset.
+    page = next((out / "pages").glob("*.html"))
+    image = '<img src="http://127.0.0.1:9/hero.jpg" alt="hero">'
+    page.write_text(re.sub(r"(<body[^>]*>)", rf"\1<p>{image}</p>", page.read_text(encoding="utf-8"), count=1))
+
+    def completions() -> list[str]:
+        data = load_from_disk(str(out / "dataset"))
+        return [r["completion"] for split in data for r in data[split]]
+
+    run_prompts(out, PromptOptions())
+    assert sum("//127.0.0.1:9/hero.jpg" in t for t in completions()) == 2  # its page row and a section
+    placeholders = run_prompts(out, PromptOptions(placeholder_images=True))
+    assert placeholders["placeholder_images"] and placeholders["reached"] == 11
+    texts = completions()
+    assert not any("//127.0.0.1" in t for t in texts) and sum('src="placeholder.svg"' in t for t in texts) >= 2

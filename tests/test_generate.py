@@ -14,7 +14,7 @@ from tinyweb.dataset.format import prompt_text
 from tinyweb.errors import UsageError
 from tinyweb.layout import FRAMEWORK_CSS
 from tinyweb.learn.decode import GenerateOptions, cut_html, generate_pages
-from tinyweb.learn.evaluate import base_instruction, evaluate
+from tinyweb.learn.evaluate import evaluate
 from tinyweb.learn.generate import generate
 from tinyweb.learn.metrics import (
     class_validity,
@@ -29,6 +29,8 @@ from tinyweb.learn.render import screenshot_page, unknown_classes, write_page
 from tinyweb.learn.requests import read_prompts, validation_prompts
 from tinyweb.learn.runs import load_run
 from tinyweb.learn.sheet import sheet_size
+from tinyweb.learn.systems import SYSTEMS, base_prompt, page_in_answer
+from tinyweb.placeholder import PLACEHOLDER
 
 # peft 0.21 reads transformers 5's deprecated `is_gradient_checkpointing` whenever it wraps a model.
 CSS = (
@@ -210,35 +212,51 @@ def test_page_metrics_on_hand_written_pages(tmp_path: Path) -> None:
     assert not renders_non_blank(None)
 
 
-def test_base_instruction_names_classes_within_its_budget(tiny_loaded) -> None:
-    line, n = base_instruction(CSS, tiny_loaded.tokenizer)
-    assert n == 4
-    assert "base-page-flow, base-card-box, base-card-title-type, shop-price-type" in line
-    _, capped = base_instruction(CSS, tiny_loaded.tokenizer, budget=12)
-    assert 0 < capped < 4
-
-
-def test_evaluate_writes_both_models_and_a_contact_sheet(tiny_run: Path, tmp_path: Path) -> None:
-    prompts = ["A menu page for a bakery", "A landing page for a yoga studio"]
+def test_evaluate_sets_every_system_side_by_side_and_resumes(tiny_run: Path, tmp_path: Path) -> None:
+    requests = ["A menu page for a bakery", "A landing page for a yoga studio"]
+    references = [
+        {"id": "shop", "label": "A shop page with fresh bread", "html": CLEAN_PAGE},
+        {"id": "yoga", "label": "A yoga studio's class schedule", "html": CLEAN_PAGE.replace("Fresh bread", "Yoga")},
+    ]
     out = tmp_path / "eval"
-    report = evaluate(tiny_run, prompts, out, GenerateOptions(max_new_tokens=8))
+    told: list[str] = []
+    options = GenerateOptions(max_new_tokens=8, section_tokens=6, plan_tokens=8)
+    report = evaluate(tiny_run, requests, out, options, told.append, None, references)
     saved = json.loads((out / "evaluation.json").read_text())
-    assert saved == report
-    assert [row["prompt"] for row in saved["prompts"]] == prompts
-    for row in saved["prompts"]:
-        for model in ("base", "tuned"):
-            metrics = row[model]
-            assert (out / metrics["html"]).is_file()
-            assert metrics["png"] is None or (out / metrics["png"]).is_file()
-            assert metrics["new_tokens"] <= 8
-            assert -1 <= metrics["prompt_similarity"] <= 1
-            assert metrics["class_validity"] is None or 0 <= metrics["class_validity"] <= 1
-    assert set(saved["summary"]) == {"base", "tuned"}
-    assert saved["summary"]["tuned"]["pages"] == 2
-    assert "base-page-flow, base-card-box, base-card-title-type, shop-price-type." in saved["base_instruction"]
+    assert saved == report and report["systems"] == list(SYSTEMS)
+    assert [row["request"] for row in saved["requests"]] == requests
+    for row in saved["requests"]:
+        for name in SYSTEMS:
+            page = row[name]
+            assert (out / page["html"]).is_file() and (out / page["html"]).with_suffix(".json").is_file()
+            assert page["png"] is not None and (out / page["png"]).is_file()
+            assert page["design"] is not None and -1 <= page["request_similarity"] <= 1
+            assert page["new_tokens"] <= 8 * (1 if name != "composed" else 20)
+    # A random model writes no plan that parses: the composed row says it took the fallback plan.
+    assert saved["requests"][0]["composed"]["fallback"] is True
+    assert saved["requests"][1]["retrieval"]["source"] == "yoga"  # the nearest label
+    assert saved["reference"]["pages"] == 2 and set(saved["summary"]) == set(SYSTEMS)
+    assert saved["summary"]["retrieval"]["class_uses_valid"] == 1.0  # a real page uses the framework only
+    assert any(t.startswith("composed") for t in told) and any(t.startswith("render") for t in told)
     assert (out / "base" / FRAMEWORK_CSS).read_text() == CSS
     with Image.open(out / "contact-sheet.png") as sheet:
-        assert sheet.size == sheet_size(2)
+        assert sheet.size == sheet_size(2, len(SYSTEMS))
+    # Resumed: nothing is generated again; the figures stay.
+    told.clear()
+    again = evaluate(tiny_run, requests, out, options, told.append, None, references)
+    assert not any(t.startswith(("composed", "base", "one-shot")) for t in told)
+    assert again["summary"] == report["summary"]
+
+
+def test_the_base_prompt_uses_the_chat_template_and_the_example_page(tiny_loaded) -> None:
+    plain = base_prompt(tiny_loaded.tokenizer, "A bakery", example=False)
+    with_example = base_prompt(tiny_loaded.tokenizer, "A bakery", example=True)
+    assert plain.startswith("<|im_start|>") and plain.rstrip().endswith("assistant")
+    assert "Request: A bakery" in plain and "Northwind Bikes" not in plain and "Northwind Bikes" in with_example
+    assert page_in_answer("Sure!\n```html\n<!DOCTYPE html><html><body>x</body></html>\n```") == (
+        "<!DOCTYPE html><html><body>x</body></html>",
+        True,
+    )
 
 
 def test_read_prompts_and_validation_prompts(tmp_path: Path) -> None:
@@ -320,12 +338,13 @@ def test_training_brings_the_loss_down(memorised_run) -> None:
 def test_evaluate_ranks_the_tuned_model_above_its_base(memorised_run, tmp_path: Path) -> None:
     """Fails if the two models were swapped (the base model never saw the page) or if rendering failed."""
     run, _ = memorised_run
-    report = evaluate(run, [MEMORISED_LABEL], tmp_path / "eval", GenerateOptions(max_new_tokens=120))
-    tuned, base = report["summary"]["tuned"], report["summary"]["base"]
-    assert tuned["class_validity"] == 1.0 > base["class_validity"]
-    assert tuned["complete"] == 1.0 and tuned["renders_non_blank"] == 1.0
-    assert report["prompts"][0]["tuned"]["unknown_classes"] == []
-    assert tuned["prompt_similarity"] > base["prompt_similarity"]
+    options = GenerateOptions(max_new_tokens=120)
+    report = evaluate(run, [MEMORISED_LABEL], tmp_path / "eval", options, systems=["one-shot", "base"])
+    tuned, base = report["summary"]["one-shot"], report["summary"]["base"]
+    assert tuned["class_uses_valid"] == 1.0 and base["class_uses_valid"] in (None, 0.0)
+    assert tuned["complete"] == 1.0 and tuned["rendered"] == 1
+    assert report["requests"][0]["one-shot"]["design"]["painted_blocks"] >= 1  # the red box of the framework
+    assert tuned["request_similarity"] > base["request_similarity"]
 
 
 def test_generate_names_the_page_after_the_request(tiny_run: Path, tmp_path: Path, monkeypatch) -> None:
@@ -338,7 +357,8 @@ def test_generate_names_the_page_after_the_request(tiny_run: Path, tmp_path: Pat
     for _ in range(2):
         result = CliRunner().invoke(main, request)
         assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["menu-bakery-2.html", "menu-bakery.html", FRAMEWORK_CSS]
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == ["menu-bakery-2.html", "menu-bakery.html", PLACEHOLDER, FRAMEWORK_CSS]
     refused = CliRunner().invoke(main, [*request, "-o", "menu-bakery.html"])
     assert refused.exit_code == 2 and "exists: pass --force" in refused.output
     assert CliRunner().invoke(main, [*request, "-o", "menu-bakery.html", "--force"]).exit_code == 0

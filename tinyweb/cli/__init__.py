@@ -23,6 +23,7 @@ from tinyweb.demo import DemoOptions
 from tinyweb.errors import TinywebError
 from tinyweb.layout import EVALUATION_DIR
 from tinyweb.learn.decode import GenerateOptions
+from tinyweb.learn.evaluate import EvaluateOptions
 from tinyweb.learn.generate import PageFile
 from tinyweb.learn.requests import RequestOptions
 from tinyweb.learn.train import TrainConfig
@@ -277,23 +278,23 @@ def generate_command(prompt: str, run_dir: Path, **options: Any) -> None:
 
     show.console.print(f"[bold]generate[/] with {run_dir} …")
     page, decoding = make(PageFile, options), make(GenerateOptions, options)
-    report = generate(
-        run_dir, prompt, page.output, page.screenshot, decoding, force=page.force, progress=show.composing
+    show.print_generated(
+        generate(run_dir, prompt, page.output, page.screenshot, decoding, force=page.force, progress=show.composing)
     )
-    show.print_generated(report)
 
 
 @main.command(name="evaluate")
 @run_option
 @options_of(RequestOptions)
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), help="Default: RUN/evaluation.")
-@options_of(GenerateOptions)
+@options_of(EvaluateOptions, GenerateOptions)
 def evaluate_command(run_dir: Path, output: Path | None, **options: Any) -> None:
-    """Base model and tuned model side by side on the same requests: a JSON report and a contact sheet."""
-    from tinyweb.learn.evaluate import evaluate
+    """The run, its base model and the nearest real page on the same requests: a report and a contact sheet."""
+    from tinyweb.learn.evaluate import evaluate_run
     from tinyweb.learn.requests import requests_for
 
-    prompts = requests_for(run_dir, make(RequestOptions, options))
-    with show.stepped_bar("evaluate", 4 * len(prompts)) as advance:
-        report = evaluate(run_dir, prompts, output or run_dir / EVALUATION_DIR, make(GenerateOptions, options), advance)
-    show.print_evaluation(report, output or run_dir / EVALUATION_DIR)
+    prompts, target = requests_for(run_dir, make(RequestOptions, options)), output or run_dir / EVALUATION_DIR
+    settings = make(GenerateOptions, options), make(EvaluateOptions, options)
+    with show.status("evaluate") as tell:
+        report = evaluate_run(run_dir, prompts, target, *settings, tell)
+    show.print_evaluation(report, target)

@@ -77,6 +77,13 @@ def stepped_bar(name: str, total: int) -> Iterator[Any]:
         yield lambda n: progress.advance(task, n)
 
 
+@contextmanager
+def status(name: str) -> Iterator[Any]:
+    """A spinner with a line that says what is being done: yields `tell(text)`."""
+    with console.status(f"{name} …") as spinner:
+        yield lambda text: spinner.update(f"{name}: {escape(text)}")
+
+
 def stage(name: str) -> None:
     """A build stage starts."""
     console.print(f"[bold]{name}[/]")
@@ -312,23 +319,42 @@ def print_train(summary: dict[str, Any], output: Path) -> None:
 
 
 def print_evaluation(report: dict[str, Any], target: Path) -> None:
-    table = Table(title=f"evaluate {report['run']} ({len(report['prompts'])} prompts)")
-    table.add_column("metric")
-    for name in report["summary"]:
+    table = Table(title=f"evaluate {report['run']} ({len(report['requests'])} requests, {report['seconds']:.0f} s)")
+    table.add_column("measure")
+    summary, reference = report["summary"], report.get("reference") or {}
+    for name in summary:
         table.add_column(name, justify="right")
+    table.add_column("real pages (p25 / median)", justify="right")
     rows = [
-        ("complete documents", "complete", "{:.0%}"),
-        ("HTML parse errors per page", "parse_errors", "{:.1f}"),
-        ("… not caused by stopping early", "parse_errors_before_end", "{:.1f}"),
-        ("class names in the framework", "class_validity", "{:.0%}"),
-        ("renders non-blank", "renders_non_blank", "{:.0%}"),
-        ("prompt ↔ page text similarity", "prompt_similarity", "{:.3f}"),
-        ("repeated 4-grams", "repetition_rate", "{:.1%}"),
+        ("complete documents", "complete", "{:.0%}", None),
+        ("parts that ended on their own", "parts_ended", "{:.0%}", None),
+        ("parse errors per page (raw text)", "parse_errors", "{:.1f}", None),
+        ("class uses in the framework", "class_uses_valid", "{:.0%}", None),
+        ("blank (first screen)", "blank", "{:.0%}", "blank"),
+        ("text at contrast >= 4.5:1", "contrast_ok", "{:.0%}", "contrast_ok"),
+        ("ink, median", "ink", "{:.1%}", "ink"),
+        ("colours, median", "colours", "{:g}", "colours"),
+        ("painted blocks, median", "painted_blocks", "{:g}", "painted_blocks"),
+        ("words on the first screen, median", "words", "{:g}", "words"),
+        ("page height, median (px)", "height", "{:g}", "height"),
+        ("landmark sections, median", "landmarks", "{:g}", "landmarks"),
+        ("3+ landmarks and a footer", "landmarks_3_and_footer", "{:.0%}", None),
+        ("request similarity", "request_similarity", "{:.3f}", None),
+        ("repeated 4-grams", "repetition_rate", "{:.1%}", None),
+        ("seconds per page, median", "seconds_median", "{:.1f}", None),
     ]
-    for title, key, fmt in rows:
-        values = [report["summary"][name].get(key) for name in report["summary"]]
-        table.add_row(title, *("—" if v is None else fmt.format(v) for v in values))
+    for title, key, fmt, ref_key in rows:
+        values = [summary[name].get(key) for name in summary]
+        ref = reference.get(ref_key) if ref_key else None
+        if isinstance(ref, dict):
+            ref_text = f"{fmt.format(ref['p25'])} / {fmt.format(ref['median'])}"
+        else:
+            ref_text = "—" if ref is None else fmt.format(ref)
+        table.add_row(title, *("—" if v is None else fmt.format(v) for v in values), ref_text)
     out.print(table)
+    near = [n for n in report.get("nearest_training_labels") or [] if n["over_limit"]]
+    if near:
+        out.print(f"[yellow]warning:[/yellow] {len(near)} requests are close to a training label (> 0.85)")
     out.print(f"report: {target / EVALUATION_FILE}, contact sheet: {target / CONTACT_SHEET}")
 
 

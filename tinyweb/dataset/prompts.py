@@ -41,6 +41,7 @@ from tinyweb.dataset.sites import sites, split_by_site
 from tinyweb.errors import UsageError
 from tinyweb.layout import DATASET_DIR, FINAL_DATASET, STATS_PNG
 from tinyweb.parallel import quiet_datasets
+from tinyweb.placeholder import placeholder_images
 
 SPLITS = ("train", "validation")
 KINDS = ("page", "plan", "section")
@@ -70,6 +71,14 @@ class PromptOptions:
     section_budget: int = field(
         default=SECTION_BUDGET,
         metadata={"help": "Tokens a section may take; longer blocks are cut further, trimmed or condensed."},
+    )
+    placeholder_images: bool = field(
+        default=False,
+        metadata={
+            "help": "Point every image at one placeholder and drop the pages' own fonts and links to their server "
+            "(for a model that may ship: no corpus address reaches it).",
+            "flag": "--placeholder-images/--no-placeholder-images",
+        },
     )
     site_pattern: str | None = field(
         default=None,
@@ -219,6 +228,9 @@ def prompts(
     sections, and pages with `fit`) keeps the wrappers it paints or lays out with."""
     from tinyweb.models import count_tokens
 
+    if options.placeholder_images:
+        urls = {p["id"]: p["url"] for p in pages}
+        semantic = {pid: placeholder_images(html, urls.get(pid, "")) for pid, html in semantic.items()}
     rows, unlabelled = rows_for(pages, labels, page_topic, semantic)
     if not rows:
         raise UsageError("no page has a label: run `tinyweb label` (or `tinyweb build`) first")
@@ -378,6 +390,7 @@ def _section(
         },
         "validation_share": options.validation_share,
         "site_pattern": options.site_pattern,
+        "placeholder_images": options.placeholder_images,
         "sites": len({r["site"] for r in every}),
         "splits": dict(split_counts),
         "topics": dict(sorted(per_topic.items())),

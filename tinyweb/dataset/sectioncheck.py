@@ -134,6 +134,17 @@ async def check_page(
     return out
 
 
+def page_with_boxes(page: dict[str, Any], cut: PageSections, css: str) -> tuple[bytes, dict[str, list[int]]]:
+    """The page's full screenshot and each section's box in it (by index), for pictures of a cut."""
+
+    async def run() -> tuple[bytes, dict[str, list[float]]]:
+        async with Browser(BrowserOptions()) as browser:
+            return await _shoot(browser, page["url"], marked(cut)[0], css)
+
+    png, boxes = asyncio.run(run())
+    return png, {k: _ints(v) for k, v in boxes.items()}
+
+
 def _ints(box: list[float] | None) -> list[int] | None:
     return [round(v) for v in box] if box else None
 

@@ -47,6 +47,7 @@ Counter = Callable[[Sequence[str]], list[int]]
 Style = Callable[[_Element], dict[str, str]]
 
 SECTION_BUDGET = 512  # tokens of a section's text: the p95 the issue asks for, and what composition writes at most
+INTRO_WORDS = 40  # a title block (heading and a line) this short opens the block after it
 MIN_SECTION = 40  # tokens: a block this small (or with nothing to see) joins a neighbour
 MAX_SECTIONS = 8  # a plan's sections at most
 CONDENSE_TRIES = 12  # each a quarter shorter than the one before
@@ -268,13 +269,27 @@ class Cutter:
     def mergeable(self, a: Block, b: Block, for_length: bool) -> bool:
         """Whether `b` joins `a`, the block before it: a heading stays with what it introduces, whatever the
         length (a section too long is condensed); thin blocks and plain neighbours join while they fit."""
-        if all(str(r.tag) in HEADINGS for r in a.roots) and not b.landmark:
+        if self.intro(a) and not b.landmark:
             return True
+        if self.intro(b):  # it opens what follows it: it waits for that
+            return False
         if min(a.tokens, b.tokens) < MIN_SECTION:
             return True
         if a.tokens + b.tokens > self.budget:
             return False
         return self.thin(a) or self.thin(b) or (for_length and not a.landmark and not b.landmark)
+
+    def intro(self, block: Block) -> bool:
+        """A heading, or a title block (a heading and a line or two, nothing else to see), that opens the
+        block after it."""
+        if all(str(r.tag) in HEADINGS for r in block.roots):
+            return True
+        if len(block.roots) != 1 or block.tokens > self.budget // 2:
+            return False
+        root = block.roots[0]
+        words = len(" ".join(root.itertext()).split())
+        has_heading = any(str(el.tag) in HEADINGS for el in root.iter())
+        return has_heading and words <= INTRO_WORDS and not any(str(el.tag) in VISIBLE for el in root.iter())
 
     def thin(self, block: Block) -> bool:
         """Too small to be a part of the page on its own, or nothing in it shows at this width."""

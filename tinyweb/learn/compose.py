@@ -141,7 +141,7 @@ def compose_pages(
 ) -> list[Composed]:
     """One composed page per request (see the module docstring); `budgets` from run.json."""
     budgets = budgets or {}
-    plan_options = replace(options, max_new_tokens=budgets.get("plan", PLAN_TOKENS))
+    plan_options = replace(options, max_new_tokens=options.plan_tokens or budgets.get("plan", PLAN_TOKENS))
     section_options = replace(options, max_new_tokens=options.section_tokens or budgets.get("section", SECTION_TOKENS))
     plans = decode_prompts(model, tokenizer, [plan_prompt(r) for r in requests], plan_options, stop_html=False)
     out = []

@@ -48,6 +48,10 @@ class GenerateOptions:
         default=0,
         metadata={"help": "Composed: the most tokens per section (0: what the run's longest training section took)."},
     )
+    plan_tokens: int = field(
+        default=0,
+        metadata={"help": "Composed: the most tokens of the plan (0: what the run's longest training plan took)."},
+    )
     temperature: float = field(default=0.0, metadata={"help": "0: greedy; above: sampling at this temperature."})
     top_p: float = field(default=0.95, metadata={"help": "Nucleus sampling (temperature > 0)."})
     seed: int = field(default=0, metadata={"help": "Seed before each sampled batch, so a run is repeatable."})
@@ -69,8 +73,8 @@ class GenerateOptions:
     batch_size: int = 4  # prompts generated together (left-padded)
 
     def __post_init__(self) -> None:
-        if self.max_new_tokens < 1 or self.batch_size < 1 or self.section_tokens < 0:
-            raise UsageError("max_new_tokens and batch_size must be at least 1, section_tokens 0 or more")
+        if self.max_new_tokens < 1 or self.batch_size < 1 or min(self.section_tokens, self.plan_tokens) < 0:
+            raise UsageError("max_new_tokens and batch_size must be at least 1, section and plan tokens 0 or more")
         if self.mode not in MODES:
             raise UsageError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
         if self.precision not in PRECISIONS:

@@ -19,7 +19,6 @@ screen (1280×800), read from its screenshot and its laid-out DOM.
 from __future__ import annotations
 
 import io
-from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -153,8 +152,9 @@ def screen_stats(png: bytes, dom: dict[str, Any]) -> DesignStats:
     image = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.int16)[:HEIGHT, :WIDTH]
     common = np.array(_mode(image), dtype=np.int16)
     ink = float(np.any(np.abs(image - common) > INK_TOLERANCE, axis=2).mean())
-    quantised = Counter(map(tuple, (image.reshape(-1, 3) // 16).tolist()))
-    colours = sum(1 for n in quantised.values() if n >= MIN_COLOUR_SHARE * image.shape[0] * image.shape[1])
+    q = (image.reshape(-1, 3) // 16).astype(np.int64)
+    _, counts = np.unique((q[:, 0] << 8) | (q[:, 1] << 4) | q[:, 2], return_counts=True)
+    colours = int((counts >= MIN_COLOUR_SHARE * len(q)).sum())
     good = total = 0
     for box in dom["texts"]:
         x0, y0 = max(0, int(box["x"])), max(0, int(box["y"]))

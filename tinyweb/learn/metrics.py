@@ -17,15 +17,18 @@ NGRAM = 4
 
 @dataclass
 class PageMetrics:
-    complete: bool
-    parse_errors: int
-    parse_errors_before_end: int
-    class_validity: float | None
-    renders_non_blank: bool
-    prompt_similarity: float
-    repetition_rate: float
+    complete: bool  # a whole document came out: closed with </html> (one-shot), every part written (composed)
+    parse_errors: int  # html5lib's errors on the model's raw text, part by part (not the re-serialised page)
+    parse_errors_before_end: int  # the same without those that only say the text ended
+    parts_ended: float  # the share of parts (sections, or the page) the model ended itself
+    class_uses_valid: float | None  # class uses the framework defines, per use; None: no class used
+    classes_per_element: float
+    request_similarity: float  # MiniLM, request against the visible text
+    repetition_rate: float  # on the visible words
     new_tokens: int
     seconds: float
+    design: dict[str, Any] | None  # tinyweb.learn.design.DesignStats, None when the page did not render
+    renders_non_blank: bool = False  # the old, weak test: more than one colour
 
 
 # --- metrics of one page --------------------------------------------------------------------------------------
@@ -51,6 +54,25 @@ def parse_errors(html: str) -> int:
 def is_end_of_input(code: str) -> bool:
     """An error that only says the input ended: `eof-in-…`, `…-but-got-eof`."""
     return code.startswith("eof-") or code.endswith("-but-got-eof")
+
+
+def class_uses(html: str, classes: set[str]) -> tuple[float | None, float]:
+    """The share of the page's class uses (every name on every element) that the framework defines, None when
+    it uses none; and the mean number of classes per element of the body."""
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    try:
+        root = lxml_html.document_fromstring(html) if html.strip() else None
+    except (etree.ParserError, ValueError):
+        root = None
+    body = root.find("body") if root is not None else None
+    if body is None:
+        return None, 0.0
+    elements = [el for el in body.iter() if isinstance(el.tag, str)]
+    uses = [name for el in elements for name in (el.get("class") or "").split()]
+    valid = sum(name in classes for name in uses) / len(uses) if uses else None
+    return valid, len(uses) / len(elements) if elements else 0.0
 
 
 def class_validity(html: str, classes: set[str]) -> float | None:
@@ -112,24 +134,71 @@ def prompt_similarities(pairs: list[tuple[str, str]]) -> list[float]:
     return [next(scores) if text else 0.0 for _, text in pairs]
 
 
-def summarize(metrics: list[PageMetrics]) -> dict[str, Any]:
-    """Means over a model's pages (booleans as shares; a page without classes as 0 class validity)."""
+DESIGN_STATS = ("ink", "colours", "painted_blocks", "words", "height", "landmarks")
+
+
+def _median(values: list[float]) -> float | None:
+    import statistics
+
+    return round(float(statistics.median(values)), 4) if values else None
+
+
+def _quantile(values: list[float], q: float) -> float | None:
+    import numpy as np
+
+    return round(float(np.quantile(values, q)), 4) if values else None
+
+
+def reference_figures(stats: list[dict[str, Any]]) -> dict[str, Any]:
+    """The reference pages' distribution of each design statistic: 25th percentile and median."""
+    return {
+        "pages": len(stats),
+        **{
+            name: {"p25": _quantile([s[name] for s in stats], 0.25), "median": _median([s[name] for s in stats])}
+            for name in DESIGN_STATS
+        },
+        "contrast_ok": _median([s["contrast_ok"] for s in stats if s["contrast_ok"] is not None]),
+        "blank": round(sum(s["blank"] for s in stats) / len(stats), 4) if stats else None,
+    }
+
+
+def summarize(metrics: list[PageMetrics], reference: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A system's figures over its pages: shares, means and, for the design statistics, medians beside the
+    reference pages' 25th percentile and median."""
     n = len(metrics)
 
     def mean(values: list[float]) -> float:
-        return round(sum(values) / n, 4) if n else 0.0
+        return round(sum(values) / len(values), 4) if values else 0.0
 
+    designs = [m.design for m in metrics if m.design is not None]
     seconds = sum(m.seconds for m in metrics)
-    return {
+    uses = [m.class_uses_valid for m in metrics if m.class_uses_valid is not None]
+    out: dict[str, Any] = {
         "pages": n,
         "complete": mean([float(m.complete) for m in metrics]),
         "parse_errors": mean([m.parse_errors for m in metrics]),
         "parse_errors_before_end": mean([m.parse_errors_before_end for m in metrics]),
-        "class_validity": mean([m.class_validity or 0.0 for m in metrics]),
-        "pages_without_classes": sum(m.class_validity is None for m in metrics),
+        "parts_ended": mean([m.parts_ended for m in metrics]),
+        "class_uses_valid": mean(uses) if uses else None,
+        "pages_without_classes": sum(m.class_uses_valid is None for m in metrics),
+        "classes_per_element": mean([m.classes_per_element for m in metrics]),
+        "rendered": len(designs),
+        "blank": round(sum(d["blank"] for d in designs) / n, 4) if n else None,
         "renders_non_blank": mean([float(m.renders_non_blank) for m in metrics]),
-        "prompt_similarity": mean([m.prompt_similarity for m in metrics]),
+        "contrast_ok": mean([d["contrast_ok"] for d in designs if d["contrast_ok"] is not None]),
+        "landmarks_3_and_footer": mean([float(d["landmarks"] >= 3 and d["footer"]) for d in designs]),
+        "request_similarity": mean([m.request_similarity for m in metrics]),
         "repetition_rate": mean([m.repetition_rate for m in metrics]),
         "new_tokens": mean([m.new_tokens for m in metrics]),
+        "seconds_median": _median([m.seconds for m in metrics]),
         "tokens_per_second": round(sum(m.new_tokens for m in metrics) / seconds, 2) if seconds > 0 else None,
     }
+    for name in DESIGN_STATS:
+        value = _median([d[name] for d in designs])
+        out[name] = value
+        if reference and reference.get(name) and value is not None:
+            out[f"{name}_vs_reference"] = {
+                "at_p25": value >= reference[name]["p25"],
+                "at_median": value >= reference[name]["median"],
+            }
+    return out

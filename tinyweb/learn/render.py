@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from tinyweb.errors import BrowserError
 from tinyweb.layout import FRAMEWORK_CSS, FRAMEWORK_HREF
 from tinyweb.learn.design import DesignStats
+from tinyweb.placeholder import PLACEHOLDER, PLACEHOLDER_FILE
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +63,13 @@ def link_framework(html: str, href: str = FRAMEWORK_CSS) -> str:
 
 
 def write_page(html: str, out_html: Path, css_text: str) -> Path:
-    """Write the page and a copy of the framework beside it (the page's link pointed at the copy); return the
-    CSS path."""
+    """Write the page, a copy of the framework and the image placeholder beside it (the page's link pointed at
+    the copy); return the CSS path."""
     out_html = Path(out_html)
     out_html.parent.mkdir(parents=True, exist_ok=True)
     css_path = out_html.parent / FRAMEWORK_CSS
     css_path.write_text(css_text, encoding="utf-8")
+    shutil.copyfile(PLACEHOLDER_FILE, out_html.parent / PLACEHOLDER)
     out_html.write_text(link_framework(html), encoding="utf-8")
     return css_path
 

@@ -9,12 +9,17 @@ from pathlib import Path
 from tinyweb.errors import UsageError
 
 
-def read_prompts(file: Path) -> list[str]:
-    """Requests from a file: a JSON list of strings, or one request per line (blank lines skipped)."""
+def read_prompts(file: Path, part: str | None = None) -> list[str]:
+    """Requests from a file: a JSON list of strings, one request per line (blank lines skipped), or a TSV with a
+    `request` column (and a `split` column: `part` keeps the rows of one, such as dev or test)."""
     path = Path(file)
     if not path.is_file():
         raise UsageError(f"no prompts file at {path}")
     text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".tsv":
+        return _tsv_requests(path, text, part)
+    if part is not None:
+        raise UsageError(f"--part needs a TSV file with a split column, not {path.name}")
     if text.lstrip().startswith("["):
         try:
             data = json.loads(text)
@@ -29,6 +34,23 @@ def read_prompts(file: Path) -> list[str]:
     if not prompts:
         raise UsageError(f"{path} holds no prompt")
     return prompts
+
+
+def _tsv_requests(path: Path, text: str, part: str | None) -> list[str]:
+    import csv
+
+    rows = list(csv.DictReader(text.splitlines(), delimiter="\t"))
+    if not rows or "request" not in rows[0]:
+        raise UsageError(f"{path} needs a header row with a `request` column")
+    if part is not None:
+        if "split" not in rows[0]:
+            raise UsageError(f"{path} has no `split` column to take --part {part} from")
+        rows = [r for r in rows if r["split"] == part]
+    requests = [" ".join((r["request"] or "").split()) for r in rows]
+    requests = [r for r in requests if r]
+    if not requests:
+        raise UsageError(f"{path} holds no request" + (f" in its {part} part" if part else ""))
+    return requests
 
 
 def validation_prompts(dataset_dir: Path, n: int) -> list[str]:
@@ -59,7 +81,10 @@ class RequestOptions:
         metadata={"help": "Use the labels of the dataset's validation split.", "choices": ("validation",)},
     )
     dataset: Path | None = field(default=None, metadata={"help": "With --split (default: the run's).", "dir": True})
-    limit: int = field(default=20, metadata={"help": "At most this many prompts."})
+    part: str | None = field(
+        default=None, metadata={"help": "With a TSV --prompts file: only the rows of this split (dev, test)."}
+    )
+    limit: int = field(default=40, metadata={"help": "At most this many prompts."})
 
 
 def requests_for(run_folder: Path, options: RequestOptions) -> list[str]:
@@ -70,6 +95,6 @@ def requests_for(run_folder: Path, options: RequestOptions) -> list[str]:
     if (options.prompts is None) == (options.split is None):
         raise UsageError("give either --prompts FILE or --split validation")
     if options.prompts is not None:
-        return read_prompts(options.prompts)[: options.limit]
+        return read_prompts(options.prompts, options.part)[: options.limit]
     dataset = options.dataset or Path(read_run_config(run_folder)["config"]["dataset"])
     return validation_prompts(dataset, options.limit)

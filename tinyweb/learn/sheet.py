@@ -8,40 +8,48 @@ from typing import Any
 
 from tinyweb.learn.metrics import PageMetrics
 
-MODELS = ("base", "tuned")
 VIEWPORT = (1280, 800)
+SHEET_ROWS = 12  # requests on a contact sheet
 THUMB_W, THUMB_H = 320, 200  # the top 1280×800 of a screenshot, scaled down 4×
-CAPTION_LINES, LINE_H, PAD = 4, 13, 8
+CAPTION_LINES, LINE_H, PAD = 3, 13, 8
 CAPTION_H = CAPTION_LINES * LINE_H + 4
 CELL_H = THUMB_H + CAPTION_H
+HEADER_H = 18
 
 
-def sheet_size(rows: int) -> tuple[int, int]:
-    """(width, height) of a contact sheet of `rows` requests."""
-    return len(MODELS) * THUMB_W + (len(MODELS) + 1) * PAD, rows * (CELL_H + PAD) + PAD
+def sheet_size(rows: int, columns: int) -> tuple[int, int]:
+    """(width, height) of a contact sheet of `rows` requests and `columns` systems."""
+    return columns * THUMB_W + (columns + 1) * PAD, HEADER_H + rows * (CELL_H + PAD) + PAD
 
 
-def contact_sheet(prompts: list[str], cells: dict[str, list[tuple[Path | None, PageMetrics]]]) -> Any:
-    """One row per request, one column per model: the top of the screenshot and a caption under it."""
+def contact_sheet(
+    requests: list[str], systems: list[str], cells: dict[str, list[tuple[Path | None, PageMetrics]]]
+) -> Any:
+    """One row per request, one column per system: the first screen and a caption under it."""
     from PIL import Image, ImageDraw, ImageFont
 
-    sheet = Image.new("RGB", sheet_size(len(prompts)), "white")
+    sheet = Image.new("RGB", sheet_size(len(requests), len(systems)), "white")
     draw = ImageDraw.Draw(sheet)
     font = ImageFont.load_default()
-    for row, prompt in enumerate(prompts):
-        top = PAD + row * (CELL_H + PAD)
-        for col, name in enumerate(MODELS):
+    for col, name in enumerate(systems):
+        draw.text((PAD + col * (THUMB_W + PAD), 4), name, fill="black", font=font)
+    for row, request in enumerate(requests):
+        top = HEADER_H + PAD + row * (CELL_H + PAD)
+        for col, name in enumerate(systems):
             left = PAD + col * (THUMB_W + PAD)
             png, m = cells[name][row]
             sheet.paste(_thumbnail(png), (left, top))
             draw.rectangle((left, top, left + THUMB_W - 1, top + THUMB_H - 1), outline=(160, 160, 160))
-            validity = "-" if m.class_validity is None else f"{m.class_validity:.2f}"
-            lines = [
-                prompt,
-                f"{name}: {'complete' if m.complete else 'unclosed'}, {m.new_tokens} tokens",
-                f"parse errors {m.parse_errors}, classes valid {validity}",
-                f"similarity {m.prompt_similarity:.2f}, repetition {m.repetition_rate:.2f}",
-            ]
+            d = m.design
+            if d is None:
+                figures = "did not render"
+            else:
+                contrast = "-" if d["contrast_ok"] is None else f"{d['contrast_ok']:.0%}"
+                figures = (
+                    f"{'BLANK, ' if d['blank'] else ''}ink {d['ink']:.0%}, blocks {d['painted_blocks']}, "
+                    f"words {d['page_words']}, contrast {contrast}"
+                )
+            lines = [request if col == 0 else "", figures, f"{m.new_tokens} tokens, {m.parse_errors} parse errors"]
             for k, line in enumerate(lines):
                 draw.text((left, top + THUMB_H + 3 + k * LINE_H), _fit(draw, line, font), fill="black", font=font)
     return sheet
