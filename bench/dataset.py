@@ -41,9 +41,9 @@ def sections_figure(build: Path, css: str, path: Path) -> None:
     """One corpus page with the box of each of its sections and the section's label: docs/sections.png."""
     from PIL import Image, ImageDraw, ImageFont
 
-    from tinyweb.dataset.fit import framework_keeps
+    from tinyweb.dataset.fit import framework_keeps, framework_style
     from tinyweb.dataset.sectioncheck import page_with_boxes
-    from tinyweb.dataset.sections import framework_style, split_page
+    from tinyweb.dataset.sections import split_page
     from tinyweb.models import count_tokens
 
     page = next(p for p in load_pages(build) if p["url"].endswith(FIGURE_PAGE))

@@ -104,3 +104,12 @@ def test_generate_refuses_bad_requests_and_a_run_without_its_framework(composing
             (bare / item.name).symlink_to(item)
     missing = CliRunner().invoke(main, ["generate", "a page", "--run", str(bare), "-o", str(tmp_path / "y.html")])
     assert missing.exit_code == 2 and "has no semantic-css-framework.css" in missing.output
+
+
+def test_generate_without_a_run_uses_the_shipped_one_or_says_there_is_none(tmp_path: Path, monkeypatch):
+    import tinyweb.learn.runs as runs
+
+    monkeypatch.setattr(runs, "DEFAULT_RUN", tmp_path / "not-shipped")
+    result = CliRunner().invoke(main, ["generate", "a coffee shop", "-o", str(tmp_path / "page.html")])
+    assert result.exit_code == 2 and "ships no default run: pass --run" in result.output
+    assert "Traceback" not in result.output

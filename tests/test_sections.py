@@ -9,9 +9,9 @@ import pytest
 from lxml import html as lxml_html
 
 from tinyweb.dataset.describe import describe
-from tinyweb.dataset.fit import framework_keeps
+from tinyweb.dataset.fit import framework_keeps, framework_style
 from tinyweb.dataset.sectioncheck import check_sections, summary
-from tinyweb.dataset.sections import assemble, framework_style, one_column, split_page, stacks
+from tinyweb.dataset.sections import assemble, one_column, split_page, stacks
 from tinyweb.models import count_tokens
 
 FIXTURE = Path(__file__).parent / "data" / "fixtures" / "sections.html"

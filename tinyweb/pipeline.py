@@ -458,9 +458,9 @@ def run_section_check(
 ) -> dict[str, Any]:
     """Render each section of `pages` alone beside its region of the page (tinyweb.dataset.sectioncheck); the
     worst side by side in OUT/verify/sections/."""
-    from tinyweb.dataset.fit import framework_keeps
+    from tinyweb.dataset.fit import framework_keeps, framework_style
     from tinyweb.dataset.sectioncheck import check_sections, summary
-    from tinyweb.dataset.sections import framework_style, split_page
+    from tinyweb.dataset.sections import split_page
     from tinyweb.models import count_tokens
 
     style, keeps = framework_style(css), framework_keeps(css)

@@ -270,13 +270,13 @@ def train_command(resume: bool, **options: Any) -> None:
 
 @main.command(name="generate")
 @click.argument("prompt")
-@run_option
+@click.option("--run", "run_dir", type=Dir, help="runs/NAME (default: the run shipped with tinyweb).")
 @options_of(PageFile, GenerateOptions)
-def generate_command(prompt: str, run_dir: Path, **options: Any) -> None:
+def generate_command(prompt: str, run_dir: Path | None, **options: Any) -> None:
     """Write the page a trained run makes for PROMPT ("a landing page for a bakery"), with the framework."""
     from tinyweb.learn.generate import generate
 
-    show.console.print(f"[bold]generate[/] with {run_dir} …")
+    show.console.print(f"[bold]generate[/] with {run_dir or 'the run shipped with tinyweb'} …")
     page, decoding = make(PageFile, options), make(GenerateOptions, options)
     show.print_generated(
         generate(run_dir, prompt, page.output, page.screenshot, decoding, force=page.force, progress=show.composing)

@@ -37,6 +37,7 @@ from tinyweb.compress.stylesheet import stylesheet_rules
 
 Counter = Callable[[Sequence[str]], list[int]]
 Keeps = Callable[[_Element], bool]  # whether a wrapper paints or lays out, so must never be unwrapped
+Style = Callable[[_Element], dict[str, str]]  # an element's declarations at the captured desktop width
 
 KEEP_ALIKE = (2,)  # how many of a run of alike siblings to keep (tried in turn)
 MIN_RUN = 3  # a run this long or longer is trimmed
@@ -231,23 +232,30 @@ def paints_or_lays_out(decls: Mapping[str, str]) -> bool:
     return False
 
 
-def framework_keeps(css: str) -> Keeps:
-    """`keeps` for pages that use the framework in `css`: an element paints or lays out by the base rules of
-    its classes together with its own residual style (decided once per class list and style: the bisection
-    asks again for every copy of the page it tries)."""
+def framework_style(css: str) -> Style:
+    """An element's declarations at the captured desktop width: its classes' base rules in the framework, then
+    its own residual style (decided once per class list and style)."""
     rules = stylesheet_rules(css) if css else {}
 
     @functools.cache
-    def decide(classes: str, style: str) -> bool:
+    def resolve(classes: str, style: str) -> tuple[tuple[str, str], ...]:
         decls: dict[str, str] = {}
         for name in classes.split():
             if name in rules:
                 decls.update(rules[name].base)
-        with contextlib.suppress(CSSError):  # a style that does not parse paints nothing we can tell
+        with contextlib.suppress(CSSError):
             decls.update(parse_declarations(style))
-        return paints_or_lays_out(decls)
+        return tuple((p, v.removesuffix(" !important").strip().lower()) for p, v in decls.items())
 
-    return lambda el: decide(el.get("class") or "", el.get("style") or "")
+    return lambda el: dict(resolve(el.get("class") or "", el.get("style") or ""))
+
+
+def framework_keeps(css: str) -> Keeps:
+    """`keeps` for pages that use the framework in `css`: an element paints or lays out by the base rules of
+    its classes together with its own residual style (framework_style: decided once per class list and style,
+    as the bisection asks again for every copy of the page it tries)."""
+    style = framework_style(css)
+    return lambda el: paints_or_lays_out(style(el))
 
 
 def _up(el: _Element, body: _Element) -> list[_Element]:

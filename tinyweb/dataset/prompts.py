@@ -34,9 +34,9 @@ from typing import Any
 
 from tinyweb import report
 from tinyweb.dataset.card import dataset_card, plot_stats
-from tinyweb.dataset.fit import Keeps, fit_page, framework_keeps
+from tinyweb.dataset.fit import Keeps, fit_page, framework_keeps, framework_style
 from tinyweb.dataset.format import plan_prompt, plan_text, prompt_text, section_prompt
-from tinyweb.dataset.sections import SECTION_BUDGET, Shell, framework_style, split_page
+from tinyweb.dataset.sections import SECTION_BUDGET, Shell, split_page
 from tinyweb.dataset.sites import sites, split_by_site
 from tinyweb.errors import UsageError
 from tinyweb.layout import DATASET_DIR, FINAL_DATASET, STATS_PNG

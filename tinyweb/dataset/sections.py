@@ -27,7 +27,6 @@ in common, so a page comes back together in its original nesting.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
 import itertools
@@ -38,13 +37,10 @@ from dataclasses import dataclass, field
 from lxml import html as lxml_html
 from lxml.etree import _Element
 
-from tinyweb.compress.css import CSSError, parse_declarations
-from tinyweb.compress.stylesheet import stylesheet_rules
 from tinyweb.dataset.describe import describe
-from tinyweb.dataset.fit import Keeps, paints_or_lays_out, prune, squeeze_whitespace, trim_runs
+from tinyweb.dataset.fit import Keeps, Style, paints_or_lays_out, prune, squeeze_whitespace, trim_runs
 
 Counter = Callable[[Sequence[str]], list[int]]
-Style = Callable[[_Element], dict[str, str]]
 
 SECTION_BUDGET = 512  # tokens of a section's text: the p95 the issue asks for, and what composition writes at most
 INTRO_WORDS = 40  # a title block (heading and a line) this short opens the block after it
@@ -67,24 +63,6 @@ SIDE_BY_SIDE = {"inline", "inline-block", "inline-flex", "inline-grid", "inline-
 
 
 # --- styles at the widest width ---------------------------------------------------------------------------------
-
-
-def framework_style(css: str) -> Style:
-    """An element's declarations at the captured desktop width: its classes' base rules in the framework, then
-    its own residual style (decided once per class list and style)."""
-    rules = stylesheet_rules(css) if css else {}
-
-    @functools.cache
-    def resolve(classes: str, style: str) -> tuple[tuple[str, str], ...]:
-        decls: dict[str, str] = {}
-        for name in classes.split():
-            if name in rules:
-                decls.update(rules[name].base)
-        with contextlib.suppress(CSSError):
-            decls.update(parse_declarations(style))
-        return tuple((p, v.removesuffix(" !important").strip().lower()) for p, v in decls.items())
-
-    return lambda el: dict(resolve(el.get("class") or "", el.get("style") or ""))
 
 
 def display_of(el: _Element, style: Style) -> str:

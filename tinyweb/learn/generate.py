@@ -58,7 +58,7 @@ def output_path(request: str, folder: Path, force: bool = False) -> Path:
 
 
 def generate(
-    run_folder: Path,
+    run_folder: Path | None,
     prompt: str,
     out_html: Path | None = None,
     screenshot: Path | None = None,
@@ -70,6 +70,7 @@ def generate(
     """Write the page a trained run generates for `prompt` (and its screenshot, when asked); return a report.
 
     Args:
+        run_folder: a finished run; None: the run shipped with tinyweb (tinyweb.learn.runs.default_run).
         out_html: the page's file; None names it after the request in `folder` (see output_path).
         force: overwrite an existing file instead of choosing a free name (or refusing a given one).
         progress: in composed mode, told after the plan and each batch of sections ("section 3 of 7").
@@ -79,7 +80,7 @@ def generate(
         ModelError: its base model or adapter cannot be loaded.
         BrowserError: a screenshot was asked for and Chromium could not start or render the page.
     """
-    from tinyweb.learn.runs import load_run
+    from tinyweb.learn.runs import default_run, load_run
 
     if not prompt.strip():
         raise UsageError("the prompt is empty: say what page to make")
@@ -91,7 +92,8 @@ def generate(
     if out_html is not None and Path(out_html).exists() and not force:
         raise UsageError(f"{out_html} exists: pass --force to overwrite it, or leave out -o to get a free name")
     options = options or GenerateOptions()
-    run = load_run(Path(run_folder), merge=True)
+    run_folder = Path(run_folder) if run_folder is not None else default_run()
+    run = load_run(run_folder, merge=True)
     if not run.css:
         raise UsageError(f"{run_folder} has no {FRAMEWORK_CSS}: its pages would have no styles (copy the build's in)")
     mode = options.mode

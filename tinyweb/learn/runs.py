@@ -59,6 +59,16 @@ class Run:
         return self.folder / FRAMEWORK_CSS
 
 
+DEFAULT_RUN = Path(__file__).resolve().parent.parent / "data" / "default-run"  # the run the package ships
+
+
+def default_run() -> Path:
+    """The run `generate` uses without --run: the one shipped in the package."""
+    if not (DEFAULT_RUN / RUN_FILE).is_file():
+        raise UsageError("no --run given, and this install ships no default run: pass --run runs/NAME")
+    return DEFAULT_RUN
+
+
 def read_run_config(folder: Path) -> dict[str, Any]:
     path = folder / RUN_FILE
     if not path.is_file():
