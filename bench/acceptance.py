@@ -8,7 +8,7 @@ Stages, each resumable (run the command again and it goes on where it stopped):
    flags, the corpus's sites, and `--placeholder-images`: no corpus address or font reaches the model.
 2. `train`: SmolLM2-135M + LoRA on the build's train split — plans, sections and the whole pages that fit
    `--max-length 1024` — for `--steps` optimizer steps (checkpoints every 25, `--resume` after a stop); the log
-   goes to OUT/runs/shipped/train.log.
+   goes to OUT/runs/shipped-train.log.
 3. `evaluate`: tinyweb evaluate's five rows on the hand-written requests (bench/requests.tsv, the `--part`
    asked: dev to choose settings, test for the figures), with the corpus's whole-site pages (every licence;
    they are measured, not shipped) as the reference pages and the retrieval row.
@@ -84,12 +84,12 @@ def train_stage(build_dir: Path, out: Path, steps: int) -> Path:
     args += ["--max-steps", str(steps), "--save-steps", "25", "--eval-steps", "60"]
     if (run / "run.json").is_file():
         args.append("--resume")
-    run.mkdir(parents=True, exist_ok=True)
-    with (run / "train.log").open("a", encoding="utf-8") as log:
+    run.parent.mkdir(parents=True, exist_ok=True)  # the run folder itself is tinyweb's to make (private)
+    with (run.parent / "shipped-train.log").open("a", encoding="utf-8") as log:
         code = "import sys; from tinyweb.cli import main; main(sys.argv[1:])"
         done = subprocess.run([sys.executable, "-c", code, *args], stdout=log, stderr=subprocess.STDOUT)
     if done.returncode != 0:
-        raise SystemExit(f"training stopped (exit {done.returncode}): see {run / 'train.log'}")
+        raise SystemExit(f"training stopped (exit {done.returncode}): see {run.parent / 'shipped-train.log'}")
     return run
 
 

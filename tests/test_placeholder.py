@@ -11,7 +11,8 @@ PAGE = (
     "<div style='background-image:url(\"http://127.0.0.1:8731/b.jpg\");color:red'>"
     '<a href="http://127.0.0.1:8731/sites/x/about.html">About</a><a href="https://example.com/">Out</a>'
     '<a href="about.html">Here</a><img src="data:image/png;base64,AAAA"></div>'
-    '<svg><image href="http://127.0.0.1:8731/c.png"/></svg><video poster="/v.jpg"></video></body></html>'
+    '<svg><image href="http://127.0.0.1:8731/c.png"/><g clip-path="url(http://127.0.0.1:8731/sites/x/index.html#c1)">'
+    '</g></svg><video poster="/v.jpg"></video></body></html>'
 )
 
 
@@ -22,6 +23,7 @@ def test_every_image_is_the_placeholder_and_no_server_address_is_left():
     assert 'alt="A cake"' in out and "color:red" in out  # nothing else changes
     assert 'href="https://example.com/"' in out and 'href="about.html"' in out and 'href="#"' in out
     assert "data:image/png;base64,AAAA" in out and out.startswith("<!DOCTYPE html>")
+    assert "clip-path='url(\"#c1\")'" in out  # a reference into the page stays one
     fragment = placeholder_images('<section class="x"><img src="a.png"></section><p>t</p>')
     assert fragment == f'<section class="x"><img src="{PLACEHOLDER}"></section><p>t</p>'
     assert placeholder_images("") == ""

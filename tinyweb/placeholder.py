@@ -3,9 +3,11 @@
 A model trained on corpus pages would otherwise learn (and write) the addresses its pages were served from —
 `http://127.0.0.1:8731/sites/…/hero.jpg` — which mean nothing anywhere else, and the images they name cannot
 be shipped. `placeholder_images` points every image of a page at PLACEHOLDER (a neutral picture shipped in the
-package, written beside every generated page): `src`, `srcset`, `poster`, SVG `href`, and CSS `url()` in style
-attributes and `<style>` elements (fonts and data URLs aside); it drops the page's own `@font-face` rules
-(their fonts are the site's) and turns links to the page's own server into `#`. Everything else stays.
+package, written beside every generated page): `src`, `srcset`, `poster`, SVG `href`, and CSS `url()` in any
+attribute and in `<style>` elements (data URLs aside; a reference into the page itself, such as an SVG
+clip-path the capture resolved to `url(PAGE#clip)`, becomes the bare `url("#clip")`); it drops the page's own
+`@font-face` rules (their fonts are the site's) and turns links to the page's own server into `#`.
+Everything else stays.
 """
 
 from __future__ import annotations
@@ -25,8 +27,18 @@ IMAGE_ATTRS = {"img": ("src",), "source": ("src",), "video": ("poster",), "input
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 
 
-def _css(text: str) -> str:
-    return CSS_URL.sub(f'url("{PLACEHOLDER}")', FONT_FACE.sub("", text))
+def _css(text: str, page_url: str = "") -> str:
+    """Every url() the placeholder, but a reference into the page itself (`url(PAGE#clip)`, as the capture
+    resolves an SVG clip-path) the bare fragment it is; no @font-face rule."""
+    page = page_url.split("#")[0]
+
+    def swap(match: re.Match[str]) -> str:
+        target = match.group(2).strip()
+        if target.startswith("#") or (page and target.startswith(page + "#")):
+            return f'url("#{target.split("#", 1)[1]}")'
+        return f'url("{PLACEHOLDER}")'
+
+    return CSS_URL.sub(swap, FONT_FACE.sub("", text))
 
 
 def _own_server(href: str, hosts: set[str]) -> bool:
@@ -59,10 +71,11 @@ def placeholder_images(document: str, page_url: str = "") -> str:
             el.set(XLINK_HREF, PLACEHOLDER)
         if el.get("srcset"):
             el.set("srcset", PLACEHOLDER)
-        if el.get("style") and "url(" in el.get("style", "").lower():
-            el.set("style", _css(el.get("style", "")))
+        for attr, value in el.attrib.items():  # style, and SVG's clip-path, mask, fill, filter, marker-…
+            if "url(" in value.lower():
+                el.set(attr, _css(value, page_url))
         if tag == "style" and el.text:
-            el.text = _css(el.text)
+            el.text = _css(el.text, page_url)
         if tag == "a" and _own_server(el.get("href", ""), hosts):
             el.set("href", "#")
     if whole:
