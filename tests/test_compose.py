@@ -113,3 +113,25 @@ def test_generate_without_a_run_uses_the_shipped_one_or_says_there_is_none(tmp_p
     result = CliRunner().invoke(main, ["generate", "a coffee shop", "-o", str(tmp_path / "page.html")])
     assert result.exit_code == 2 and "ships no default run: pass --run" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_text_repetition_penalty_spares_markup():
+    import torch
+
+    from tinyweb.learn.penalty import TextRepetitionPenalty
+    from tinyweb.models import tokenizer
+
+    tok = tokenizer()
+    prompt = tok("x", add_special_tokens=False)["input_ids"]
+    written = tok('<p class="lead">Bread bread</p><p class="lead">', add_special_tokens=False)["input_ids"]
+    penalty = TextRepetitionPenalty(tok, 2.0, len(prompt))
+    ids = torch.tensor([prompt + written])
+    scores = torch.full((1, len(tok)), 4.0)
+    out = penalty(ids, scores)
+    text_words = {t for t in written if tok.decode([t]).strip().lower().startswith("bread")}
+    markup = {t for t in written if any(c in tok.decode([t]) for c in '<>="') or "class" in tok.decode([t])}
+    assert text_words and all(out[0, t] == 2.0 for t in text_words)  # words of the text: penalised
+    assert markup and all(out[0, t] == 4.0 for t in markup - text_words)  # markup and class names: spared
+    # Inside a tag nothing is penalised, not even the text's words.
+    inside = torch.tensor([prompt + written + tok("<p class=", add_special_tokens=False)["input_ids"]])
+    assert torch.equal(TextRepetitionPenalty(tok, 2.0, len(prompt))(inside, scores), scores)

@@ -23,12 +23,14 @@ from typing import Any
 
 from tinyweb.dataset.format import prompt_text
 from tinyweb.errors import UsageError
+from tinyweb.learn.penalty import TextRepetitionPenalty
 from tinyweb.learn.precision import PRECISIONS
 
 Progress = Callable[[int], None]  # called with the number of pages just generated (or rendered)
 
 _CLOSE = re.compile(r"</html\s*>", re.IGNORECASE)
 MODES = ("composed", "one-shot")
+REPETITION_SCOPES = ("all", "text")
 STOP_TAIL = 12  # tokens whose text is searched for </html> after each step (it takes at most 7, plus spaces)
 
 
@@ -62,6 +64,14 @@ class GenerateOptions:
             "the model away from the request's words."
         },
     )
+    repetition_scope: str = field(
+        default="all",
+        metadata={
+            "help": "What the repetition penalty applies to: all (every generated token) or text (the words of the "
+            'page only: markup such as </, class=" and class names must repeat).',
+            "choices": REPETITION_SCOPES,
+        },
+    )
     precision: str = field(
         default="auto",
         metadata={
@@ -75,6 +85,8 @@ class GenerateOptions:
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1 or self.batch_size < 1 or min(self.section_tokens, self.plan_tokens) < 0:
             raise UsageError("max_new_tokens and batch_size must be at least 1, section and plan tokens 0 or more")
+        if self.repetition_scope not in REPETITION_SCOPES:
+            raise UsageError(f"repetition_scope must be one of {', '.join(REPETITION_SCOPES)}")
         if self.mode not in MODES:
             raise UsageError(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
         if self.precision not in PRECISIONS:
@@ -212,7 +224,9 @@ def _generate_batch(
     enc = tokenizer(prompts, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False)
     width = enc["input_ids"].shape[1]
     processors = LogitsProcessorList()
-    if options.repetition_penalty != 1.0:
+    if options.repetition_penalty != 1.0 and options.repetition_scope == "text":
+        processors.append(TextRepetitionPenalty(tokenizer, options.repetition_penalty, width))
+    elif options.repetition_penalty != 1.0:
         processors.append(RepetitionPenaltyLogitsProcessor(options.repetition_penalty, prompt_ignore_length=width))
     sampling: dict[str, Any] = {"do_sample": False}
     if options.temperature > 0:
