@@ -121,3 +121,23 @@ def test_assembly_gives_every_part_an_element_and_parses(parts):
     parser.parse(f"<!DOCTYPE html><html><head><title>t</title></head><body>{body}</body></html>")
     tree = lxml_html.fragment_fromstring(body, create_parent="body")
     assert len(tree) >= len([p for p in parts if p.strip()]) and not (tree.text or "").strip()
+
+
+def test_labels_name_sections_by_what_their_heading_says_they_are():
+    def label(markup: str, position: int = 2) -> str:
+        return describe([lxml_html.fragment_fromstring(markup)], [], STYLE, position, 6)
+
+    cards = "".join(f"<div class='c'><h3>Service {i}</h3><p>We do it well.</p></div>" for i in range(3))
+    assert label(f"<section><h2>Our Services</h2>{cards}</section>") == (
+        'a services section "Our Services" with 3 cards, each with a heading and a paragraph'
+    )
+    assert label("<section><h2>Get in touch</h2><form><input><input><textarea></textarea></form></section>") == (
+        'a contact form with the heading "Get in touch" and 3 fields'
+    )
+    assert label("<section><h2>What our clients say</h2><p>Lovely.</p></section>").startswith("a testimonials section")
+    assert label("<div><div></div><p>Open every day from nine to six, Sundays too.</p></div>") == (
+        "a section with a paragraph"
+    )
+    assert label("<div><span>Open every day from nine to six, Sundays too</span></div>") == (
+        'a section with the line "Open every day from nine to six, Sundays…"'
+    )

@@ -19,6 +19,10 @@ from lxml.etree import _Element
 Style = Callable[[_Element], dict[str, str]]
 
 HEADLINE_WORDS = 8
+CARD_KINDS = {"section", "pricing section", "gallery", "list", "services section", "features section",
+              "team section", "testimonials section", "news section"}  # fmt: skip
+CARD_NOUNS = {"pricing section": "pricing cards", "gallery": "pictures", "team section": "people",
+              "testimonials section": "quotes", "news section": "posts"}  # fmt: skip
 PRICE = re.compile(r"(?:[$€£¥]\s?\d|\d\s?(?:[$€£]|usd|eur)\b|/\s?(?:mo|month|year|yr)\b)", re.I)
 COPYRIGHT = re.compile(r"©|&copy;|\bcopyright\b|all rights reserved", re.I)
 KIND_WORDS = ("nav", "hero", "footer", "header", "card", "sidebar", "form", "table", "pricing", "gallery")
@@ -123,6 +127,26 @@ def background(els: list[_Element], chain: list[_Element], style: Style) -> str:
     return ""
 
 
+TOPICS = [  # what a section's heading says it is, in the words a person would use
+    (re.compile(r"\bservices?\b|\bwhat we (do|offer)\b", re.I), "services section"),
+    (re.compile(r"\btestimonials?\b|\b(clients?|customers?) says?\b|\breviews\b", re.I), "testimonials section"),
+    (re.compile(r"\b(our )?team\b|\bmeet (the|our)\b|\bour people\b", re.I), "team section"),
+    (re.compile(r"\babout\b|\bwho we are\b|\bour story\b", re.I), "about section"),
+    (re.compile(r"\bfeatures?\b|\bwhy (choose|us)\b", re.I), "features section"),
+    (re.compile(r"\bpricing\b|\bprices\b|\bplans\b", re.I), "pricing section"),
+    (re.compile(r"\bfaqs?\b|\bfrequently asked\b|\bquestions\b", re.I), "FAQ section"),
+    (re.compile(r"\bgallery\b|\bportfolio\b|\bour work\b|\bprojects\b", re.I), "gallery"),
+    (re.compile(r"\bcontact\b|\bget in touch\b|\breach us\b", re.I), "contact section"),
+    (re.compile(r"\bblog\b|\bnews\b|\blatest posts\b|\barticles\b", re.I), "news section"),
+    (re.compile(r"\bschedule\b|\btimetable\b|\bevents\b|\bagenda\b", re.I), "schedule section"),
+    (re.compile(r"\bmenu\b", re.I), "menu section"),
+]
+
+
+def _topic(headline: str) -> str | None:
+    return next((kind for pattern, kind in TOPICS if pattern.search(headline)), None) if headline else None
+
+
 def kind_of(els: list[_Element], chain: list[_Element], position: int, total: int) -> str:
     tags = {str(el.tag) for el in els} | {str(a.tag) for a in chain[-1:]}
     roles = {el.get("role") or "" for el in els}
@@ -132,12 +156,15 @@ def kind_of(els: list[_Element], chain: list[_Element], position: int, total: in
         return "footer"
     if "nav" in tags or "navigation" in roles or (words["nav"] and words["nav"] >= max(words.values())):
         return "navigation bar"
+    topic = _topic(_headline(els)) if not (position == 0 and _count(els, "h1")) else None
     if _count(els, "input", "select", "textarea") >= 2 or "form" in tags:
-        return "form"
+        return "contact form" if topic == "contact section" else "form"
     if _count(els, "table"):
         return "table"
-    if len(PRICE.findall(text)) >= 2:
+    if len(PRICE.findall(text)) >= 2 or topic == "pricing section":
         return "pricing section"
+    if topic:
+        return topic
     if words["hero"] or (position <= 2 and _count(els, "h1") and len(text.split()) < 120):
         return "hero"
     if "header" in tags or "banner" in roles:
@@ -160,7 +187,7 @@ def _parts(els: list[_Element], kind: str, style: Style) -> list[str]:
     inputs = _count(els, "input", "select", "textarea")
     if kind in ("navigation bar", "footer") and links:
         parts.append(_plural(links, "link"))
-    if kind == "form" and inputs:
+    if kind in ("form", "contact form") and inputs:
         parts.append(_plural(inputs, "field"))
     if paragraphs and kind not in ("navigation bar",):
         parts.append("a paragraph" if paragraphs == 1 else "a short text" if paragraphs == 2 else "paragraphs")
@@ -211,12 +238,13 @@ def _describe(els: list[_Element], chain: list[_Element], style: Style, position
     run, first = _alike_run(els)
     headline = _headline(els)
     where = background(els, chain, style)
-    if run >= 3 and first is not None and kind in ("section", "pricing section", "gallery", "list"):
-        noun = {"pricing section": "pricing cards", "gallery": "pictures"}.get(kind, "cards")
+    if run >= 3 and first is not None and kind in CARD_KINDS:
+        noun = CARD_NOUNS.get(kind, "cards")
         inner = (["a heading"] if _headline([first]) else []) + _parts([first], "section", style)
         phrase = f"{NUMBERS.get(run, str(run))} {noun}" + (f", each with {_join(inner)}" if inner else "")
         if headline:
-            phrase = f'a section "{headline}" with {phrase}'
+            section = "a section" if kind in ("section", "list", "gallery") else _an(kind)
+            phrase = f'{section} "{headline}" with {phrase}'
     else:
         parts = _parts(els, kind, style)
         named = f'the headline "{headline}"' if kind == "hero" else f'the heading "{headline}"'
@@ -224,6 +252,9 @@ def _describe(els: list[_Element], chain: list[_Element], style: Style, position
             parts.insert(0, named)
         elif headline:
             parts.insert(0, f'the name "{headline}"')
+        words = " ".join(_words(el) for el in els).split()
+        if not parts and words:  # nothing counted: say what it reads
+            parts.append(f'the line "{" ".join(words[:HEADLINE_WORDS])}{"…" if len(words) > HEADLINE_WORDS else ""}"')
         phrase = _an(kind) + (f" with {_join(parts)}" if parts else "")
     if where:
         phrase += f" on {where}"
