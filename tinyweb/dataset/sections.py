@@ -42,7 +42,7 @@ from tinyweb.dataset.fit import Keeps, Style, paints_or_lays_out, prune, squeeze
 
 Counter = Callable[[Sequence[str]], list[int]]
 
-SECTION_BUDGET = 512  # tokens of a section's text: the p95 the issue asks for, and what composition writes at most
+SECTION_BUDGET = 512  # tokens of a section's text: what a small model trains on beside its prompt, and writes
 INTRO_WORDS = 40  # a title block (heading and a line) this short opens the block after it
 MIN_SECTION = 40  # tokens: a block this small (or with nothing to see) joins a neighbour
 MAX_SECTIONS = 8  # a plan's sections at most
@@ -66,6 +66,7 @@ SIDE_BY_SIDE = {"inline", "inline-block", "inline-flex", "inline-grid", "inline-
 
 
 def display_of(el: _Element, style: Style) -> str:
+    """The element's display at the desktop width: its declarations', else its tag's default."""
     value = style(el).get("display")
     if value:
         return value.split()[-1] if value.startswith("block ") else value
