@@ -131,6 +131,25 @@ async def render_snapshot(page: Page, html: str, origin_url: str) -> None:
     await settle(page, scroll=True)
 
 
+async def open_files(page: Page, origin_url: str, prefix: str, files: dict[str, tuple[str, str]], path: str) -> None:
+    """Open `files[path]` as if served from `origin_url` under `prefix` (so the page's own relative images and
+    fonts load from its origin): every request under the prefix is answered from `files` ({relative path:
+    (body, content type)}), 404 for any other; then wait for the page to settle."""
+    base = urljoin(origin_url, prefix)
+
+    async def fulfill(route):  # type: ignore[no-untyped-def]
+        rel = route.request.url[len(base) :].split("?")[0]
+        if rel not in files:
+            await route.fulfill(status=404, body="")
+            return
+        body, kind = files[rel]
+        await route.fulfill(status=200, content_type=kind, body=body)
+
+    await page.route(base + "**", fulfill)
+    await page.goto(base + path, wait_until="load")
+    await settle(page, scroll=True)
+
+
 async def capture_still(page: Page, url: str, tries: int, **capture_options) -> tuple[Snapshot, bytes, bool]:
     """Screenshot, capture, screenshot again: a page that changes itself meanwhile (a carousel on a timer)
     is captured again, up to `tries` times. Returns the snapshot, the screenshot before it, and whether

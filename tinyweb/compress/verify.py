@@ -15,14 +15,21 @@ import asyncio
 import io
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from urllib.parse import urljoin
 
 from playwright.async_api import Page
 
 from tinyweb import report
-from tinyweb.capture.browser import Browser, BrowserOptions, settle
+from tinyweb.capture.browser import Browser, BrowserOptions
 from tinyweb.capture.script import capture_script
-from tinyweb.fidelity import STYLE_TABLE_JS, compare_styles, decode_png, diff_image, pixel_share, screenshot
+from tinyweb.fidelity import (
+    STYLE_TABLE_JS,
+    compare_styles,
+    decode_png,
+    diff_image,
+    open_files,
+    pixel_share,
+    screenshot,
+)
 from tinyweb.layout import FRAMEWORK_CSS, PAGES_DIR
 from tinyweb.snapshot import Viewport
 
@@ -55,16 +62,7 @@ class PageCheck:
 
 async def _render(page: Page, origin_url: str, path: str, files: dict[str, tuple[str, str]]) -> tuple[bytes, Any]:
     """Open `files[path]` as if served from the snapshot's origin; return its screenshot and style table."""
-    base = urljoin(origin_url, PREFIX)
-
-    async def fulfill(route):  # type: ignore[no-untyped-def]
-        rel = route.request.url[len(base) :].split("?")[0]
-        body, kind = files[rel]
-        await route.fulfill(status=200, content_type=kind, body=body)
-
-    await page.route(base + "**", fulfill)
-    await page.goto(base + path, wait_until="load")
-    await settle(page, scroll=True)
+    await open_files(page, origin_url, PREFIX, files, path)
     png = await screenshot(page)
     await page.add_script_tag(content=capture_script())
     await page.evaluate(NUMBER_JS)

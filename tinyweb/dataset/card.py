@@ -122,17 +122,15 @@ def plot_stats(
 
     fig, (counts, left, right) = plt.subplots(1, 3, figsize=(16, 4.5), dpi=100, width_ratios=[1, 2, 2])
     kinds = list(KIND_COLOURS)
-    for i, split in enumerate(SPLITS):
-        heights = [sum(1 for r in rows if r["kind"] == k and splits[r["page_id"]] == split) for k in kinds]
-        bottoms = (
-            [0] * len(kinds)
-            if i == 0
-            else [sum(1 for r in rows if r["kind"] == k and splits[r["page_id"]] == "train") for k in kinds]
-        )
+    per_split = Counter((splits[r["page_id"]], r["kind"]) for r in rows)
+    bottoms = [0] * len(kinds)
+    for split in SPLITS:  # validation stacked on train, lighter
+        heights = [per_split[split, k] for k in kinds]
         bars = counts.bar(kinds, heights, bottom=bottoms, color=[KIND_COLOURS[k] for k in kinds])
         if split == "validation":
             for bar in bars:
                 bar.set_alpha(0.45)
+        bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
     counts.set_title("rows per kind (light: validation)")
     counts.set_ylabel("rows")
 

@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 from lxml.etree import _Element
 
+from tinyweb.colour import relative_luminance
+
 Style = Callable[[_Element], dict[str, str]]
 
 HEADLINE_WORDS = 8
@@ -99,11 +101,7 @@ def _luminance(color: str) -> float | None:
     parsed = tinycss2.color3.parse_color(color)
     if parsed is None or not hasattr(parsed, "red") or parsed.alpha < 0.5:
         return None
-
-    def channel(c: float) -> float:
-        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
-
-    return 0.2126 * channel(parsed.red) + 0.7152 * channel(parsed.green) + 0.0722 * channel(parsed.blue)
+    return relative_luminance((parsed.red, parsed.green, parsed.blue))
 
 
 def background(els: list[_Element], chain: list[_Element], style: Style) -> str:

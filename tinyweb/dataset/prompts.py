@@ -347,9 +347,9 @@ def _section(
     sections = [r["_section"] for r in every if r["kind"] == "section"]
     reached = {r["page_id"] for r in every}
     per_topic: dict[str, dict[str, int]] = {}
+    topic_of = {r["id"]: r["topic"] for r in rows}
     for page_id in sorted(reached):
-        row = next(r for r in rows if r["id"] == page_id)
-        counts = per_topic.setdefault(row["topic"], dict.fromkeys(SPLITS, 0))
+        counts = per_topic.setdefault(topic_of[page_id], dict.fromkeys(SPLITS, 0))
         counts[splits[page_id]] += 1
     split_counts = Counter(splits[p] for p in reached)
     warnings = [

@@ -18,13 +18,13 @@ import statistics
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
-from urllib.parse import urljoin
 
+from lxml import html as lxml_html
 from PIL import Image
 
-from tinyweb.capture.browser import Browser, BrowserOptions, settle
+from tinyweb.capture.browser import Browser, BrowserOptions
 from tinyweb.dataset.sections import PageSections, write_whole
-from tinyweb.fidelity import decode_png, diff_image, pixel_share, screenshot
+from tinyweb.fidelity import decode_png, diff_image, open_files, pixel_share, screenshot
 from tinyweb.layout import FRAMEWORK_CSS, PAGES_DIR
 
 PREFIX = "/__tinyweb_sections__/"
@@ -64,8 +64,6 @@ def marked(cut: PageSections) -> tuple[str, list[str]]:
             el.set(MARK, str(section.index))
             root = el.getroottree()
     texts = [cut.shell.document(write_whole(section.blocks)) for section in cut.sections]
-    from lxml import html as lxml_html
-
     page = "<!DOCTYPE html>\n" + lxml_html.tostring(root, encoding="unicode") if root is not None else ""
     for section in cut.sections:
         for el in section.elements:
@@ -74,26 +72,14 @@ def marked(cut: PageSections) -> tuple[str, list[str]]:
 
 
 async def _shoot(browser: Browser, origin: str, document: str, css: str) -> tuple[bytes, dict[str, list[float]]]:
-    base = urljoin(origin, PREFIX)
     files = {
         f"{PAGES_DIR}/page.html": (document, "text/html; charset=utf-8"),
         FRAMEWORK_CSS: (css, "text/css; charset=utf-8"),
     }
-
-    async def fulfill(route: Any) -> None:
-        rel = route.request.url[len(base) :].split("?")[0]
-        if rel not in files:
-            await route.fulfill(status=404, body="")
-            return
-        body, kind = files[rel]
-        await route.fulfill(status=200, content_type=kind, body=body)
-
     tab = await browser.new_page()
     try:
         await tab.set_viewport_size({"width": WIDTH, "height": HEIGHT})
-        await tab.route(base + "**", fulfill)
-        await tab.goto(base + f"{PAGES_DIR}/page.html", wait_until="load")
-        await settle(tab, scroll=True)
+        await open_files(tab, origin, PREFIX, files, f"{PAGES_DIR}/page.html")
         boxes = await tab.evaluate(BOXES_JS, MARK)
         return await screenshot(tab), boxes
     finally:

@@ -307,14 +307,21 @@ class Section:
     text: str  # the chain around the blocks: what the model writes
     whole: str  # the same before trimming and condensing: what renders like the page's own region
     roots: list[str]  # each root's path in the page: child indices from <body>, "2.0.3"
-    chain_tags: list[str]
+    blocks: list[Block] = field(repr=False)  # what it was written from, in the page's own tree
     tokens: int = 0
     trimmed: bool = False  # runs of alike siblings were cut to KEEP_ALIKE
     condensed: bool = False  # still too long after that: condensed by fit
     label: str = ""
-    elements: list[_Element] = field(default_factory=list, repr=False)  # the roots in the page's own tree
-    chain: list[_Element] = field(default_factory=list, repr=False)
-    blocks: list[Block] = field(default_factory=list, repr=False)
+
+    @property
+    def elements(self) -> list[_Element]:
+        """The section's roots in the page's own tree."""
+        return [r for block in self.blocks for r in block.roots]
+
+    @property
+    def chain_tags(self) -> list[str]:
+        """The tags of the first block's chain, outermost first."""
+        return [str(a.tag) for a in self.blocks[0].chain]
 
 
 @dataclass
@@ -465,19 +472,15 @@ def write_section(group: list[Block], body: _Element, count: Counter, budget: in
                 text, tokens, condensed = candidate, n, True
                 break
             target = target * 3 // 4
-    roots = [r for block in group for r in block.roots]
     return Section(
         index=0,
         text=text,
         whole=whole,
-        roots=[path_of(r, body) for r in roots],
-        chain_tags=[str(a.tag) for a in group[0].chain],
+        roots=[path_of(r, body) for block in group for r in block.roots],
+        blocks=list(group),
         tokens=tokens,
         trimmed=trimmed,
         condensed=condensed,
-        elements=roots,
-        chain=list(group[0].chain),
-        blocks=list(group),
     )
 
 

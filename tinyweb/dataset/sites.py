@@ -97,19 +97,15 @@ def _linked(pages: list[dict[str, Any]]) -> dict[str, str]:
             if other is not None and other != page["id"]:
                 edges[page["id"]].add(other)
                 edges[other].add(page["id"])
-    folder = {p["id"]: posixpath.dirname(urlsplit(p["url"]).path) + "/" for p in pages}
-    host = {p["id"]: urlsplit(p["url"]).netloc for p in pages}
+    parts = {p["id"]: urlsplit(p["url"]) for p in pages}
+    folder = {i: posixpath.dirname(u.path) + "/" for i, u in parts.items()}
     out = {}
     for group in _components(set(edges), edges):
         for members in _by_subfolder(group, edges, folder):
             prefix = _common_folder([folder[i] for i in members])
             for page_id in members:  # a page alone is a site of its own, even beside others in its folder
-                out[page_id] = host[page_id] + (prefix if len(members) > 1 else urlsplit(_url(pages, page_id)).path)
+                out[page_id] = parts[page_id].netloc + (prefix if len(members) > 1 else parts[page_id].path)
     return out
-
-
-def _url(pages: list[dict[str, Any]], page_id: str) -> str:
-    return next(p["url"] for p in pages if p["id"] == page_id)
 
 
 def _components(ids: set[str], edges: dict[str, set[str]]) -> list[set[str]]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lxml import html as lxml_html
@@ -72,15 +72,11 @@ class Composed:
     sections: list[SectionText] = field(default_factory=list)
     html: str = ""
     seconds: float = 0.0
+    plan_tokens: int = 0
 
     @property
     def new_tokens(self) -> int:
         return self.plan_tokens + sum(s.new_tokens for s in self.sections)
-
-    plan_tokens: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self) | {"new_tokens": self.new_tokens}
 
 
 def _tag(text: str, name: str) -> str | None:

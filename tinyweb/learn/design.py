@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from tinyweb import colour
+
 WIDTH, HEIGHT = 1280, 800
 INK_TOLERANCE = 8
 TEXT_TOLERANCE = 40  # a pixel this close to the text's colour is the text (anti-aliased edges included)
@@ -113,19 +115,10 @@ def _rgba(css: str) -> tuple[float, float, float, float]:
     return r, g, b, float(inside[3]) if len(inside) > 3 else 1.0
 
 
-def _luminance(rgb: tuple[float, float, float]) -> float:
-    def channel(c: float) -> float:
-        c /= 255
-        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = rgb
-    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
-
-
 def contrast(a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
-    """The WCAG contrast ratio of two sRGB colours (1 to 21)."""
-    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (la + 0.05) / (lb + 0.05)
+    """The WCAG contrast ratio of two sRGB colours with channels 0–255 (1 to 21)."""
+    (r1, g1, b1), (r2, g2, b2) = a, b
+    return colour.contrast((r1 / 255, g1 / 255, b1 / 255), (r2 / 255, g2 / 255, b2 / 255))
 
 
 def _mode(pixels: np.ndarray) -> tuple[int, int, int]:
