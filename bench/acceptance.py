@@ -82,8 +82,10 @@ def train_stage(build_dir: Path, out: Path, steps: int) -> Path:
         return run
     args = ["train", "--dataset", str(build_dir / "dataset"), "--output", str(run), "--max-length", str(MAX_LENGTH)]
     args += ["--max-steps", str(steps), "--save-steps", "25", "--eval-steps", "60"]
-    if (run / "run.json").is_file():
+    if any((run / "checkpoints").glob("checkpoint-*")):
         args.append("--resume")
+    elif (run / "run.json").is_file():  # stopped before its first checkpoint: nothing to go on from
+        shutil.rmtree(run)
     run.parent.mkdir(parents=True, exist_ok=True)  # the run folder itself is tinyweb's to make (private)
     with (run.parent / "shipped-train.log").open("a", encoding="utf-8") as log:
         code = "import sys; from tinyweb.cli import main; main(sys.argv[1:])"

@@ -13,8 +13,8 @@ from lxml import html as lxml_html
 from tests.test_generate import make_run
 from tinyweb.cli import main
 from tinyweb.dataset.format import plan_text, section_prompt
-from tinyweb.learn.compose import FALLBACK_PLAN, compose_pages, page_of, parse_plan
-from tinyweb.learn.decode import GenerateOptions
+from tinyweb.learn.compose import FALLBACK_PLAN, compose_pages, cut_section, page_of, parse_plan, root_end
+from tinyweb.learn.decode import GenerateOptions, Stop, decode_prompts
 from tinyweb.learn.generate import MAX_REQUEST_CHARS, generate
 from tinyweb.learn.runs import load_run
 
@@ -43,6 +43,19 @@ def test_a_composed_page_is_the_plans_shell_around_its_sections():
     assert root.findtext(".//title") == "Ein Café"
     assert root.find(".//link").get("href") == "../semantic-css-framework.css"
     assert [p.text for p in root.find("body").find("main")] == ["one", "two"]  # one container again
+
+
+def test_a_section_ends_where_its_root_element_closes():
+    written = '<main class="m"><div class="row"><p>Open<p>Hours</div>\n</main>\n<footer class="f">'
+    assert cut_section(written) == ('<main class="m"><div class="row"><p>Open<p>Hours</div>\n</main>', True)
+    # Void, self-closed and raw-text elements, quoted ">" and comments do not close it early.
+    svg = '<!-- a --><div><img src="a.svg"><br/><svg><path d="M0>1"/></svg><style>p>a{}</div></style></div>tail'
+    assert svg[: root_end(svg)].endswith("</style></div>")
+    # Still open (an unclosed element, a tag half written, a stray end tag): no end yet.
+    for open_text in ("<div><p>open", '<div><span title="a>b"', "</section><div>", "<div><script>x</div>"):
+        assert root_end(open_text) is None, open_text
+    # A training mark means the model went on to another example: cut there, whether or not it had closed.
+    assert cut_section("<div>half\n\n[TINY-WEB-DEV-TITLE]\n\n<div></div>") == ("<div>half\n\n", False)
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +89,16 @@ def test_composition_with_a_random_model_gives_a_page_that_parses(composing_run:
     assert body is not None and len(body) >= len(FALLBACK_PLAN)  # an element (at least) per planned section
     # The prompt of each section names it and the ones around it.
     assert "section 2 of 5: a hero" in section_prompt("x", FALLBACK_PLAN, 1)
+
+
+def test_a_row_stops_when_its_stop_rule_says_so(composing_run: Path):
+    run = load_run(composing_run, merge=True)
+    options = GenerateOptions(max_new_tokens=8, batch_size=2)
+    prompts = ["[TINY-WEB-DEV-TITLE]\n\na\n\n", "[TINY-WEB-DEV-TITLE]\n\na longer prompt\n\n"]
+    at_once = decode_prompts(run.model, run.tokenizer, prompts, options, Stop(lambda text: True))
+    assert [tokens for _, tokens, _, _ in at_once] == [1, 1]
+    unstopped = decode_prompts(run.model, run.tokenizer, prompts, options, None)
+    assert all(tokens == 8 or end_of_text for _, tokens, _, end_of_text in unstopped)
 
 
 def test_generate_composes_by_default_and_one_shot_when_asked(composing_run: Path, tmp_path: Path):

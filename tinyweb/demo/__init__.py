@@ -24,6 +24,7 @@ DEFAULT_RUN = Path("tinyweb-demo-run")
 DEMO_STEPS = 3  # a few optimizer steps: the demo shows the chain working, not a trained model
 DEMO_PROMPT = "A menu page for a family bakery, with a price list and sections on breads and cakes"
 DEMO_SECTION_TOKENS = 96  # per composed section: three steps teach no page, so the demo shows the chain, quickly
+SHIPPED_PROMPT = "a landing page for a coffee shop"  # what the shipped run writes last, as `tinyweb generate` would
 CRAWL = CrawlOptions(max_pages=40, max_depth=3, delay_s=0.0, concurrency=2, block_external=True, seed_format="text")
 
 
@@ -105,3 +106,23 @@ def train_and_generate(show: DemoReport, out_dir: Path, run_dir: Path) -> None:
     page, shot = run_dir / "demo-page.html", run_dir / "demo-page.png"
     options = GenerateOptions(section_tokens=DEMO_SECTION_TOKENS)
     show.generated(generate(run_dir, DEMO_PROMPT, page, shot, options, force=True, progress=show.composing))
+    generate_with_shipped_run(show, out_dir)
+
+
+def generate_with_shipped_run(show: DemoReport, out_dir: Path) -> None:
+    """The run that ships with tinyweb (trained by `python -m bench.train --acceptance`) writes and screenshots
+    a page, as `tinyweb generate REQUEST` does without --run."""
+    from tinyweb.errors import UsageError
+    from tinyweb.learn.generate import generate
+    from tinyweb.learn.runs import default_run
+
+    try:
+        shipped = default_run()
+    except UsageError as error:
+        show.stage(f"[bold]generate[/] with the shipped run: skipped, {error}")
+        return
+    show.stage(f"[bold]generate[/]: {SHIPPED_PROMPT!r} with the shipped run ({shipped}), as `tinyweb generate` does")
+    page = out_dir / "shipped-run" / "landing-page-coffee-shop.html"
+    page.parent.mkdir(exist_ok=True)
+    report = generate(None, SHIPPED_PROMPT, page, page.with_suffix(".png"), force=True, progress=show.composing)
+    show.generated(report)

@@ -5,9 +5,11 @@ assembled into the plan's shell.
    `<body>` tags and its sections' labels, one numbered line each. A plan with no label that parses is replaced
    by FALLBACK_PLAN, and the page says so (`fallback`); missing tags get plain ones.
 2. The sections: one prompt per planned section (the request, the section's label and the labels around it),
-   all of a page's sections decoded together in batches. A section ends at the model's end-of-text token (it
-   ended on its own) or at its budget, cut where it ran out; either way the assembly re-parses it, closing what
-   it left open.
+   all of a page's sections decoded together in batches. Every training section is one element (the outermost
+   wrapper of its chain), so a section ends on its own where that root element closes, or at the model's
+   end-of-text token; otherwise at its budget, cut where it ran out, and the assembly re-parses it, closing
+   what it left open. A training mark ("[TINY-WEB-DEV-…") in a plan or a section means the model went on to
+   the next example: the text is cut there.
 3. The page: the sections in order (tinyweb.dataset.sections.assemble: wrappers they open alike are shared, as
    they were in the page they came from), in the plan's `<body>`, with a head that links the framework as every
    training page does.
@@ -26,10 +28,10 @@ from typing import Any
 
 from lxml import html as lxml_html
 
-from tinyweb.dataset.format import plan_prompt, section_prompt
+from tinyweb.dataset.format import TITLE_MARK, plan_prompt, section_prompt
 from tinyweb.dataset.sections import assemble
 from tinyweb.layout import FRAMEWORK_HREF
-from tinyweb.learn.decode import GenerateOptions, decode_prompts
+from tinyweb.learn.decode import GenerateOptions, Stop, decode_prompts
 
 PLAN_TOKENS = 320  # a plan's budget when the run does not record one (8 labels and two tags fit)
 SECTION_TOKENS = 640  # a section's, likewise (the dataset's default budget is 512, plus the chain's room)
@@ -43,6 +45,11 @@ FALLBACK_PLAN = [
 ]
 PLAN_LINE = re.compile(r"^\s*(\d+)[.)]\s+(.+?)\s*$")
 OPEN_TAG = re.compile(r"^\s*(<(html|body)\b[^<>]*>)\s*$", re.IGNORECASE)
+MARK = TITLE_MARK[: TITLE_MARK.index("-DEV-") + 5]  # "[TINY-WEB-DEV-": every training mark starts so
+# A comment, or a tag: its slash, its name, its attributes (quoted values may hold ">"), and its ">" if written.
+_TAG = re.compile(r"<!--.*?(?:-->|$)|<(/?)([a-zA-Z][\w:.-]*)((?:[^>\"']|\"[^\"]*(?:\"|$)|'[^']*(?:'|$))*)(>?)", re.S)
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+RAW_TEXT = {"script", "style", "textarea", "title"}
 
 Progress = Callable[[str], None]  # told what was just written: "plan", "section 3 of 7"
 
@@ -60,7 +67,7 @@ class Plan:
 class SectionText:
     label: str
     raw: str
-    ended: bool  # the model ended it itself (end-of-text), not the budget
+    ended: bool  # the model ended it itself (its root element closed, or end-of-text), not the budget
     new_tokens: int
     seconds: float
 
@@ -77,6 +84,51 @@ class Composed:
     @property
     def new_tokens(self) -> int:
         return self.plan_tokens + sum(s.new_tokens for s in self.sections)
+
+
+def root_end(text: str) -> int | None:
+    """Where the first element of `text` closes (the index after its end tag), or None while it is open.
+
+    An end tag closes the innermost open element of its name and every element opened inside it, as the HTML
+    parser closes elements left open; an end tag of no open element is ignored, and so are void and
+    self-closed elements and the text of script, style, textarea and title."""
+    stack: list[str] = []
+    pos = 0
+    while match := _TAG.search(text, pos):
+        pos = match.end()
+        if match.group(0).startswith("<!--"):
+            continue
+        if not match.group(4):
+            return None  # a tag still being written
+        closing, name, attrs = match.group(1), match.group(2).lower(), match.group(3)
+        if closing:
+            if name in stack:
+                del stack[len(stack) - 1 - stack[::-1].index(name) :]
+                if not stack:
+                    return pos
+        elif name not in VOID and not attrs.rstrip().endswith("/"):
+            stack.append(name)
+            if name in RAW_TEXT:
+                end = re.compile(rf"</{name}\s*>", re.IGNORECASE).search(text, pos)
+                if end is None:
+                    return None
+                stack.pop()
+                pos = end.end()
+                if not stack:
+                    return pos
+    return None
+
+
+def cut_section(text: str) -> tuple[str, bool]:
+    """A section as the model wrote it: up to a training mark, then up to where its root element closes; and
+    whether it closed."""
+    text = text.split(MARK, 1)[0]
+    end = root_end(text)
+    return (text, False) if end is None else (text[:end], True)
+
+
+SECTION_END = Stop(lambda text: MARK in text or root_end(text) is not None)
+PLAN_END = Stop(lambda text: MARK in text, tail=16)
 
 
 def _tag(text: str, name: str) -> str | None:
@@ -139,10 +191,10 @@ def compose_pages(
     budgets = budgets or {}
     plan_options = replace(options, max_new_tokens=options.plan_tokens or budgets.get("plan", PLAN_TOKENS))
     section_options = replace(options, max_new_tokens=options.section_tokens or budgets.get("section", SECTION_TOKENS))
-    plans = decode_prompts(model, tokenizer, [plan_prompt(r) for r in requests], plan_options, stop_html=False)
+    plans = decode_prompts(model, tokenizer, [plan_prompt(r) for r in requests], plan_options, PLAN_END)
     out = []
     for request, (raw, plan_tokens, plan_seconds, _) in zip(requests, plans, strict=True):
-        plan = parse_plan(raw)
+        plan = parse_plan(raw.split(MARK, 1)[0])
         if progress:
             progress("plan" + (" (the model's did not parse: the fallback plan)" if plan.fallback else ""))
         prompts = [section_prompt(request, plan.labels, i) for i in range(len(plan.labels))]
@@ -155,9 +207,10 @@ def compose_pages(
             if progress:
                 progress(f"section {count} of {total}")
 
-        decoded = decode_prompts(model, tokenizer, prompts, section_options, stop_html=False, progress=done)
-        for label, (text, tokens, seconds, ended) in zip(plan.labels, decoded, strict=True):
-            written.append(SectionText(label, text, ended, tokens, seconds))
+        decoded = decode_prompts(model, tokenizer, prompts, section_options, SECTION_END, progress=done)
+        for label, (text, tokens, seconds, end_of_text) in zip(plan.labels, decoded, strict=True):
+            section, closed = cut_section(text)
+            written.append(SectionText(label, section, closed or end_of_text, tokens, seconds))
         page = Composed(request, plan, written, plan_tokens=plan_tokens)
         page.html = page_of(request, plan, [s.raw for s in written])
         page.seconds = plan_seconds + sum(s.seconds for s in written)

@@ -5,7 +5,8 @@ The prompt is exactly the training prompt, `prompt_text(label)` ("[TINY-WEB-DEV-
 SmolLM2's tokenizer adds no BOS token either way (its `bos_token` is <|im_start|>, a chat marker, and plain
 calls leave it out), so the model sees the same ids it was trained on. A page ends at its first "</html>":
 generation stops there or at an end-of-text token. The stop is checked on the text of each row's last few
-tokens with the same pattern that cuts the page (so `</HTML >` stops it too), across token boundaries.
+tokens with the same pattern that cuts the page (so `</HTML >` stops it too), across token boundaries. Other
+texts stop by their own rule (a `Stop`: composition's sections stop where their root element closes).
 
 Decoding reads every weight once per token, so it is bound by memory, not arithmetic: with bf16 weights
 (`precision`, bf16 by default on a CPU and on a GPU that has it) a token costs half the bytes, and it ran
@@ -32,6 +33,18 @@ _CLOSE = re.compile(r"</html\s*>", re.IGNORECASE)
 MODES = ("composed", "one-shot")
 REPETITION_SCOPES = ("all", "text")
 STOP_TAIL = 12  # tokens whose text is searched for </html> after each step (it takes at most 7, plus spaces)
+
+
+@dataclass(frozen=True)
+class Stop:
+    """When a row is done: `done` on the decoded text of its last `tail` generated tokens (None: all of them),
+    checked after every step."""
+
+    done: Callable[[str], bool]
+    tail: int | None = None
+
+
+PAGE_END = Stop(lambda text: _CLOSE.search(text) is not None, STOP_TAIL)
 
 
 @dataclass
@@ -136,7 +149,7 @@ def generate_pages(
     """
     options = options or GenerateOptions()
     prompts = [prefix + prompt_text(label) for label in labels]
-    decoded = decode_prompts(model, tokenizer, prompts, options, stop_html=True, progress=progress)
+    decoded = decode_prompts(model, tokenizer, prompts, options, PAGE_END, progress=progress)
     pages = []
     for label, (raw, new_tokens, seconds, _) in zip(labels, decoded, strict=True):
         html, complete = cut_html(raw)
@@ -149,11 +162,12 @@ def decode_prompts(
     tokenizer: Any,
     prompts: list[str],
     options: GenerateOptions,
-    stop_html: bool = True,
+    stop: Stop | None = PAGE_END,
     progress: Progress | None = None,
 ) -> list[tuple[str, int, float, bool]]:
     """(decoded new text, new tokens, seconds, ended with an end-of-text token) per prompt, in their order:
-    batches of similar lengths, left-padded; with `stop_html`, a row also stops at its first </html>.
+    batches of similar lengths, left-padded; a row also stops once `stop` says it is done (by default at its
+    first </html>).
     `progress` is called with the number of prompts of each batch done."""
     if not prompts:
         return []
@@ -163,7 +177,7 @@ def decode_prompts(
     results: dict[int, tuple[str, int, float, bool]] = {}
     for start in range(0, len(order), options.batch_size):
         batch = order[start : start + options.batch_size]
-        rows = _generate_batch(model, tokenizer, [prompts[i] for i in batch], options, stop_html)
+        rows = _generate_batch(model, tokenizer, [prompts[i] for i in batch], options, stop)
         results.update(zip(batch, rows, strict=True))
         if progress:
             progress(len(batch))
@@ -188,18 +202,18 @@ def for_decoding(model: Any, precision: str) -> Any:
     return model
 
 
-def _page_end(tokenizer: Any, width: int) -> Any:
-    """A stopping criterion: a row is done once its generated text holds </html> (the cut's own pattern)."""
+def _criterion(tokenizer: Any, width: int, stop: Stop) -> Any:
+    """A stopping criterion: a row is done once `stop` says so of its generated text."""
     import torch
     from transformers import StoppingCriteria
 
-    class PageEnd(StoppingCriteria):
+    class Done(StoppingCriteria):
         def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-            start = max(width, input_ids.shape[1] - STOP_TAIL)
-            tails = tokenizer.batch_decode(input_ids[:, start:].tolist(), skip_special_tokens=True)
-            return torch.tensor([_CLOSE.search(t) is not None for t in tails], device=input_ids.device)
+            start = width if stop.tail is None else max(width, input_ids.shape[1] - stop.tail)
+            texts = tokenizer.batch_decode(input_ids[:, start:].tolist(), skip_special_tokens=True)
+            return torch.tensor([stop.done(t) for t in texts], device=input_ids.device)
 
-    return PageEnd()
+    return Done()
 
 
 def _end_ids(model: Any, tokenizer: Any) -> list[int]:
@@ -211,7 +225,7 @@ def _end_ids(model: Any, tokenizer: Any) -> list[int]:
 
 
 def _generate_batch(
-    model: Any, tokenizer: Any, prompts: list[str], options: GenerateOptions, stop_html: bool = True
+    model: Any, tokenizer: Any, prompts: list[str], options: GenerateOptions, stop: Stop | None
 ) -> list[tuple[str, int, float, bool]]:
     """(decoded new text, new token count, seconds, ended with end-of-text) per prompt of one left-padded batch."""
     import torch
@@ -240,7 +254,7 @@ def _generate_batch(
             logits_processor=processors,
             eos_token_id=end_ids,
             pad_token_id=pad_id,
-            stopping_criteria=StoppingCriteriaList([_page_end(tokenizer, width)] if stop_html else []),
+            stopping_criteria=StoppingCriteriaList([_criterion(tokenizer, width, stop)] if stop else []),
             **sampling,
         )
     seconds = (time.perf_counter() - started) / len(prompts)

@@ -100,7 +100,7 @@ def base_pages(model: Any, tokenizer: Any, requests: list[str], options: Generat
     prompts = [base_prompt(tokenizer, r, example) for r in requests]
     out = []
     for request, (raw, tokens, seconds, _) in zip(
-        requests, decode_prompts(model, tokenizer, prompts, options, stop_html=True), strict=True
+        requests, decode_prompts(model, tokenizer, prompts, options), strict=True
     ):
         html, closed = page_in_answer(raw)
         out.append(Written(request, html, [html], [closed], tokens, seconds))
