@@ -5,6 +5,7 @@ from __future__ import annotations
 
 TITLE_MARK = "[TINY-WEB-DEV-TITLE]"
 CODE_MARK = "[TINY-WEB-DEV-CODE]"
+MAX_REQUEST_CHARS = 1000  # training requests are a sentence or two; a pasted document is a mistake
 
 
 def prompt_text(label: str) -> str:
@@ -25,6 +26,7 @@ def seed_format(label: str, html: str) -> str:
 # section (its chain of wrappers around its blocks: tinyweb.dataset.sections).
 PLAN_MARK = "[TINY-WEB-DEV-PLAN]"
 SECTION_MARK = "[TINY-WEB-DEV-SECTION]"
+MAX_PLAN_SECTIONS = 8  # labels a plan is read for (a longer one is cut here)
 
 
 def plan_prompt(request: str) -> str:

@@ -28,14 +28,13 @@ from typing import Any
 
 from lxml import html as lxml_html
 
-from tinyweb.dataset.format import TITLE_MARK, plan_prompt, section_prompt
+from tinyweb.dataset.format import MAX_PLAN_SECTIONS, TITLE_MARK, plan_prompt, section_prompt
 from tinyweb.dataset.sections import assemble
 from tinyweb.layout import FRAMEWORK_HREF
 from tinyweb.learn.decode import GenerateOptions, Stop, decode_prompts
 
 PLAN_TOKENS = 320  # a plan's budget when the run does not record one (8 labels and two tags fit)
 SECTION_TOKENS = 640  # a section's, likewise (the dataset's default budget is 512, plus the chain's room)
-MAX_PLAN_SECTIONS = 8
 FALLBACK_PLAN = [
     "a navigation bar with 4 links",
     "a hero with a headline, a paragraph and a button",
@@ -52,6 +51,7 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 RAW_TEXT = {"script", "style", "textarea", "title"}
 
 Progress = Callable[[str], None]  # told what was just written: "plan", "section 3 of 7"
+Cancelled = Callable[[], bool]  # asked after every token: True stops the sections being written
 
 
 @dataclass
@@ -61,6 +61,8 @@ class Plan:
     labels: list[str]
     fallback: bool = False  # the model's plan had no section to write: FALLBACK_PLAN was used
     raw: str = ""
+    new_tokens: int = 0  # what writing it took (0 for a plan given, not written)
+    seconds: float = 0.0
 
 
 @dataclass
@@ -179,6 +181,64 @@ def page_of(request: str, plan: Plan, sections: list[str]) -> str:
     return f"<!DOCTYPE html>\n{plan.html_tag}{head(request)}{plan.body_tag}\n{assemble(sections)}\n</body></html>\n"
 
 
+def write_plans(
+    model: Any, tokenizer: Any, requests: list[str], options: GenerateOptions, budgets: dict[str, int] | None = None
+) -> list[Plan]:
+    """The plan of each request's page, decoded together (see the module docstring, step 1)."""
+    budget = options.plan_tokens or (budgets or {}).get("plan", PLAN_TOKENS)
+    decoded = decode_prompts(
+        model, tokenizer, [plan_prompt(r) for r in requests], replace(options, max_new_tokens=budget), PLAN_END
+    )
+    plans = []
+    for raw, tokens, seconds, _ in decoded:
+        plan = parse_plan(raw.split(MARK, 1)[0])
+        plan.new_tokens, plan.seconds = tokens, seconds
+        plans.append(plan)
+    return plans
+
+
+def write_sections(
+    model: Any,
+    tokenizer: Any,
+    request: str,
+    plan: Plan,
+    options: GenerateOptions,
+    budgets: dict[str, int] | None = None,
+    indices: list[int] | None = None,
+    written: Callable[[int, SectionText], None] | None = None,
+    cancelled: Cancelled | None = None,
+) -> dict[int, SectionText]:
+    """Sections `indices` (0-based; default every one) of `plan`, by index (step 2 of the module docstring).
+
+    Args:
+        written: told each section (its index and text) as soon as its batch is decoded.
+        cancelled: asked after every token; once it says True the rows being decoded stop where they are (kept,
+            not `ended`) and the batches after them are not kept.
+    """
+    indices = list(range(len(plan.labels))) if indices is None else indices
+    budget = options.section_tokens or (budgets or {}).get("section", SECTION_TOKENS)
+    stop = SECTION_END if cancelled is None else Stop(lambda text: cancelled() or SECTION_END.done(text))
+    out: dict[int, SectionText] = {}
+    stopped = False
+
+    def finished(rows: dict[int, tuple[str, int, float, bool]]) -> None:
+        nonlocal stopped
+        if stopped:
+            return  # decoded after the cancel, one token each
+        stopped = cancelled is not None and cancelled()
+        for k in sorted(rows):
+            text, tokens, seconds, end_of_text = rows[k]
+            section, closed = cut_section(text)
+            index = indices[k]
+            out[index] = SectionText(plan.labels[index], section, closed or end_of_text, tokens, seconds)
+            if written:
+                written(index, out[index])
+
+    prompts = [section_prompt(request, plan.labels, i) for i in indices]
+    decode_prompts(model, tokenizer, prompts, replace(options, max_new_tokens=budget), stop, batch_done=finished)
+    return dict(sorted(out.items()))
+
+
 def compose_pages(
     model: Any,
     tokenizer: Any,
@@ -188,31 +248,21 @@ def compose_pages(
     progress: Progress | None = None,
 ) -> list[Composed]:
     """One composed page per request (see the module docstring); `budgets` from run.json."""
-    budgets = budgets or {}
-    plan_options = replace(options, max_new_tokens=options.plan_tokens or budgets.get("plan", PLAN_TOKENS))
-    section_options = replace(options, max_new_tokens=options.section_tokens or budgets.get("section", SECTION_TOKENS))
-    plans = decode_prompts(model, tokenizer, [plan_prompt(r) for r in requests], plan_options, PLAN_END)
     out = []
-    for request, (raw, plan_tokens, plan_seconds, _) in zip(requests, plans, strict=True):
-        plan = parse_plan(raw.split(MARK, 1)[0])
+    for request, plan in zip(requests, write_plans(model, tokenizer, requests, options, budgets), strict=True):
         if progress:
             progress("plan" + (" (the model's did not parse: the fallback plan)" if plan.fallback else ""))
-        prompts = [section_prompt(request, plan.labels, i) for i in range(len(plan.labels))]
-        written: list[SectionText] = []
         count = 0
 
-        def done(batch: int, total: int = len(prompts)) -> None:
+        def done(index: int, section: SectionText, total: int = len(plan.labels)) -> None:
             nonlocal count
-            count += batch
+            count += 1
             if progress:
                 progress(f"section {count} of {total}")
 
-        decoded = decode_prompts(model, tokenizer, prompts, section_options, SECTION_END, progress=done)
-        for label, (text, tokens, seconds, end_of_text) in zip(plan.labels, decoded, strict=True):
-            section, closed = cut_section(text)
-            written.append(SectionText(label, section, closed or end_of_text, tokens, seconds))
-        page = Composed(request, plan, written, plan_tokens=plan_tokens)
+        written = list(write_sections(model, tokenizer, request, plan, options, budgets, written=done).values())
+        page = Composed(request, plan, written, plan_tokens=plan.new_tokens)
         page.html = page_of(request, plan, [s.raw for s in written])
-        page.seconds = plan_seconds + sum(s.seconds for s in written)
+        page.seconds = plan.seconds + sum(s.seconds for s in written)
         out.append(page)
     return out

@@ -28,6 +28,8 @@ from tinyweb.learn.penalty import TextRepetitionPenalty
 from tinyweb.learn.precision import PRECISIONS
 
 Progress = Callable[[int], None]  # called with the number of pages just generated (or rendered)
+Row = tuple[str, int, float, bool]  # decoded new text, new tokens, seconds, ended with an end-of-text token
+BatchDone = Callable[[dict[int, Row]], None]  # told each batch's rows as soon as it is decoded, by prompt index
 
 _CLOSE = re.compile(r"</html\s*>", re.IGNORECASE)
 MODES = ("composed", "one-shot")
@@ -164,23 +166,27 @@ def decode_prompts(
     options: GenerateOptions,
     stop: Stop | None = PAGE_END,
     progress: Progress | None = None,
-) -> list[tuple[str, int, float, bool]]:
+    batch_done: BatchDone | None = None,
+) -> list[Row]:
     """(decoded new text, new tokens, seconds, ended with an end-of-text token) per prompt, in their order:
     batches of similar lengths, left-padded; a row also stops once `stop` says it is done (by default at its
     first </html>).
-    `progress` is called with the number of prompts of each batch done."""
+    `progress` is called with the number of prompts of each batch done, `batch_done` with its rows."""
     if not prompts:
         return []
     model = for_decoding(model, options.precision)
     lengths = [len(ids) for ids in tokenizer(prompts, add_special_tokens=False)["input_ids"]]
     order = sorted(range(len(prompts)), key=lambda i: lengths[i])  # similar lengths pad less
-    results: dict[int, tuple[str, int, float, bool]] = {}
+    results: dict[int, Row] = {}
     for start in range(0, len(order), options.batch_size):
         batch = order[start : start + options.batch_size]
-        rows = _generate_batch(model, tokenizer, [prompts[i] for i in batch], options, stop)
-        results.update(zip(batch, rows, strict=True))
+        decoded = _generate_batch(model, tokenizer, [prompts[i] for i in batch], options, stop)
+        rows = dict(zip(batch, decoded, strict=True))
+        results.update(rows)
         if progress:
             progress(len(batch))
+        if batch_done:
+            batch_done(rows)
     return [results[i] for i in range(len(prompts))]
 
 
@@ -226,7 +232,7 @@ def _end_ids(model: Any, tokenizer: Any) -> list[int]:
 
 def _generate_batch(
     model: Any, tokenizer: Any, prompts: list[str], options: GenerateOptions, stop: Stop | None
-) -> list[tuple[str, int, float, bool]]:
+) -> list[Row]:
     """(decoded new text, new token count, seconds, ended with end-of-text) per prompt of one left-padded batch."""
     import torch
     from transformers import LogitsProcessorList, RepetitionPenaltyLogitsProcessor, StoppingCriteriaList

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tinyweb.dataset.format import MAX_REQUEST_CHARS
 from tinyweb.errors import UsageError
 from tinyweb.layout import FRAMEWORK_CSS
 from tinyweb.learn.compose import Progress, compose_pages
 from tinyweb.learn.decode import GenerateOptions, generate_pages
 from tinyweb.learn.render import screenshot_page, unknown_classes, write_page
 
-MAX_REQUEST_CHARS = 1000  # training requests are a sentence or two; a pasted document is a mistake
 NAME_WORDS = 6  # words of the request in the file name
 FILLER = {"a", "an", "the", "for", "of", "with", "and", "to", "in", "on", "my", "our", "some", "page"}
 MAX_TAKEN = 999
@@ -80,7 +80,7 @@ def generate(
         ModelError: its base model or adapter cannot be loaded.
         BrowserError: a screenshot was asked for and Chromium could not start or render the page.
     """
-    from tinyweb.learn.runs import default_run, load_run
+    from tinyweb.learn.runs import composes, default_run, load_run
 
     if not prompt.strip():
         raise UsageError("the prompt is empty: say what page to make")
@@ -96,10 +96,7 @@ def generate(
     run = load_run(run_folder, merge=True)
     if not run.css:
         raise UsageError(f"{run_folder} has no {FRAMEWORK_CSS}: its pages would have no styles (copy the build's in)")
-    mode = options.mode
-    kinds = run.config.get("config", {}).get("kinds", "page")
-    if mode == "composed" and not {"plan", "section"} <= set(kinds.split(",")):
-        mode = "one-shot"  # a run trained on whole pages only has never seen a plan
+    mode = options.mode if composes(run.config) else "one-shot"
     out_html = Path(out_html) if out_html is not None else output_path(prompt, Path(folder), force)
     if mode == "composed":
         [composed] = compose_pages(run.model, run.tokenizer, [prompt], options, run.config.get("budgets"), progress)

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tinyweb.compress.stylesheet import class_names
 from tinyweb.errors import UsageError
 from tinyweb.layout import ADAPTER_DIR, FRAMEWORK_CSS, RUN_FILE
 from tinyweb.models import BASE_MODELS, ModelError
@@ -40,6 +39,8 @@ def resolve_base_model(name_or_path: str) -> Path:
 
 def framework_classes(css: str) -> set[str]:
     """Every class name a framework stylesheet defines, per-width (@media) classes included."""
+    from tinyweb.compress.stylesheet import class_names  # tinycss2: the server reads run folders without it
+
     return set(class_names(css))
 
 
@@ -67,6 +68,13 @@ def default_run() -> Path:
     if not (DEFAULT_RUN / RUN_FILE).is_file():
         raise UsageError("no --run given, and this install ships no default run: pass --run runs/NAME")
     return DEFAULT_RUN
+
+
+def composes(config: dict[str, Any]) -> bool:
+    """Whether a run (its run.json) learnt plans and sections: one trained on whole pages only has never seen a
+    plan, and writes pages one-shot."""
+    kinds = config.get("config", {}).get("kinds", "page")
+    return {"plan", "section"} <= set(str(kinds).split(","))
 
 
 def read_run_config(folder: Path) -> dict[str, Any]:
