@@ -177,8 +177,8 @@ def test_framework_is_valid_semantic_and_commented(demo_build):
     topics = {t["name"] for t in json.loads((out / "topics.json").read_text())["topics"]} | {"base"}
     for selector in rules:
         name = selector[1:].split("::")[0]
-        assert name.split("-")[0] in topics, name
-    for topic in topics & {c[1:].split("-")[0] for c in rules}:
+        assert any(name.startswith(topic + "-") for topic in topics), name
+    for topic in {t for t in topics for c in rules if c[1:].startswith(t + "-")}:
         assert f"/* {topic}:" in css
     fw = json.loads((out / "framework.json").read_text())
     assert len(fw["classes"]) == len(rules)

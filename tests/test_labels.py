@@ -11,11 +11,11 @@ from click.testing import CliRunner
 
 from tests.conftest import CORPUS, run
 from tinyweb.cli import main
+from tinyweb.compress.pagekind import kind, outline
 from tinyweb.dataset.label import LabelOptions, label
 from tinyweb.dataset.labelers import MAX_LABEL_WORDS, LabelInput, is_boilerplate, tidy_label
-from tinyweb.dataset.labelers.extractive import compose, kind
+from tinyweb.dataset.labelers.extractive import compose
 from tinyweb.dataset.labelfiles import import_labels, read_labels
-from tinyweb.dataset.outline import outline
 from tinyweb.dataset.quality import duplicate_rate, read_gold
 from tinyweb.errors import UsageError
 from tinyweb.pipeline import BuildOptions, build, run_clean, run_label, run_topics

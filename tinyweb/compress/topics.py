@@ -4,17 +4,25 @@ Each page's text (title, description, headings, then visible text) is embedded w
 Ward clustering of the unit-length embeddings is cut at every k from 2 to about sqrt(pages), and the k with
 the best cosine silhouette wins, so the number of topics comes from the data. Outliers join the `general`
 topic: a page alone in its cluster, or one clearly closer to another cluster than to its own (silhouette
-below OUTLIER_SILHOUETTE). Each topic is named by its top c-TF-IDF keyword (BERTopic's class-based TF-IDF), made
-unique. Everything is deterministic: the same pages give the same topics and names.
+below OUTLIER_SILHOUETTE). A topic is named by what its pages are, in a word a person would use: the kind most
+of them share (tinyweb.compress.pagekind.kind_word: "dashboard", "bakery", "docs", "sign-in", "portfolio"), else
+its top c-TF-IDF keyword (BERTopic's class-based TF-IDF) that is no site, vendor or brand name: not a template
+vendor's word, not a word of the pages' URLs (their site folders; hosts are all loopback here), not a proper
+noun (a word the pages' text nearly always capitalises). A kind two topics share takes the second one's
+keyword ("blog", "blog-travel"). Everything is deterministic: the same pages give the same topics and names.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+
+from tinyweb.compress.pagekind import VENDOR, facts, kind_word
 
 GENERAL = "general"
 RESERVED = {GENERAL, "base", "page"}
@@ -24,6 +32,29 @@ MIN_TOPIC_SIZE = 2
 MIN_SILHOUETTE = 0.05  # below this no split explains the pages better than one topic
 OUTLIER_SILHOUETTE = -0.1
 SLUG_MAX = 16
+KIND_SHARE = 0.4  # a kind names a topic when at least this share of its pages (and two) are of that kind
+PROPER_NOUN_SHARE = 0.9  # a word capitalised in at least this share of its (3 or more) mid-sentence uses
+PROSE_WORDS = 6  # a sentence of fewer words is no evidence of how a word is written
+NAMING_KEYWORDS = 12  # c-TF-IDF keywords looked at for a name, before site and brand words are left out
+_UNITS = [
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+]
+# Words to tell apart topics with nothing else to tell them by ("pages-two"): names never end in a digit.
+ORDINALS = [*_UNITS[1:], "sixteen", "seventeen", "eighteen", "nineteen", "twenty", *(f"twenty-{u}" for u in _UNITS[:9])]
 # Words every web page has: they say nothing about a topic.
 WEB_STOP_WORDS = {
     "home",
@@ -228,7 +259,7 @@ class TopicsResult:
             "method": {
                 "embedding": "all-MiniLM-L6-v2",
                 "clustering": "agglomerative, average linkage, cosine; k by silhouette",
-                "naming": "c-TF-IDF top keyword",
+                "naming": "the kind most pages share, else the top c-TF-IDF keyword that names no site or brand",
                 "k": self.k,
                 "silhouette": self.silhouette,
                 "outliers": self.outliers,
@@ -307,12 +338,59 @@ def ctfidf_keywords(docs_by_cluster: list[str], top: int = 5) -> list[list[str]]
     return out
 
 
-def name_topics(keywords: list[list[str]]) -> list[str]:
-    """A unique slug per topic: its first keyword not taken yet, else `topic-N`."""
+def site_words(pages: list[dict[str, Any]]) -> set[str]:
+    """Words that name where pages came from, not what they are: template vendors' words, the words of the
+    pages' URLs that are no English word (MiniLM's vocabulary: "gentelella" and "coreui" go, "dashboard" and
+    "album" stay), and proper nouns: a word never written in lowercase, or capitalised in PROPER_NOUN_SHARE of
+    its uses in prose (sentences that are not title-cased)."""
+    english = vocabulary()
+    found = {w for p in pages for w in re.findall(r"[a-z]+", p["url"].lower()) if w not in english}
+    found |= {w.lower() for p in pages for m in VENDOR.finditer(p.get("title") or "") for w in m.group(0).split()}
+    uses: Counter[str] = Counter()
+    capitalised: Counter[str] = Counter()
+    anywhere: Counter[str] = Counter()  # every use, headings and menus too
+    lowercase: set[str] = set()
+    for page in pages:
+        for word in re.findall(r"[A-Za-z][a-z]*[A-Za-z]", " ".join([page.get("title") or "", page["text"]])):
+            anywhere[word.lower()] += 1
+            if word.islower():
+                lowercase.add(word)
+        for sentence in re.split(r"[.!?:\n]+", page["text"]):
+            words = re.findall(r"[A-Za-z][a-z]*[A-Za-z]", sentence)[1:]  # not the sentence's first word
+            if len(words) < PROSE_WORDS or sum(w[0].isupper() for w in words) > len(words) / 3:
+                continue  # a heading, a menu, a title-cased line: every word is capitalised there
+            for word in words:
+                uses[word.lower()] += 1
+                capitalised[word.lower()] += word[0].isupper()
+    found |= {w for w, n in anywhere.items() if n >= 2 and w not in lowercase}  # never written in lowercase
+    return found | {w for w, n in uses.items() if n >= 3 and capitalised[w] >= PROPER_NOUN_SHARE * n}
+
+
+@functools.cache
+def vocabulary() -> frozenset[str]:
+    """The whole words of MiniLM's WordPiece vocabulary (30 522 entries, uncased): a word list that ships."""
+    from tinyweb.models import minilm_path
+
+    words = (minilm_path() / "vocab.txt").read_text(encoding="utf-8").split()
+    return frozenset(w for w in words if w.isalpha())
+
+
+def name_topics(members: list[list[dict[str, Any]]], keywords: list[list[str]]) -> list[str]:
+    """A unique CSS-safe name per topic (see the module docstring): `members` are each topic's cleaned pages,
+    `keywords` its c-TF-IDF keywords, best first."""
     names: list[str] = []
-    for i, words in enumerate(keywords):
-        name = next((slug(w) for w in words if slug(w) not in names and slug(w) not in RESERVED), None)
-        names.append(name or f"topic-{i + 1}")
+    for pages, words in zip(members, keywords, strict=True):
+        kinds = Counter(w for w in (kind_word(facts(p)) for p in pages) if w)
+        top = min(kinds.items(), key=lambda kv: (-kv[1], kv[0]), default=None)
+        kind = top[0] if top and top[1] >= max(2, KIND_SHARE * len(pages)) else None
+        brands = site_words(pages)
+        subjects = [slug(w) for w in words if w.lower() not in brands and not VENDOR.fullmatch(w)]
+        subjects = [w for w in subjects if w not in RESERVED]
+        candidates = [kind] if kind else []
+        candidates += [f"{kind}-{w}" for w in subjects if w != kind] if kind else subjects
+        base = kind or "pages"
+        candidates += [f"{base}-{n}" for n in ORDINALS]
+        names.append(next(c for c in candidates if c not in names and c not in RESERVED))
     return names
 
 
@@ -337,9 +415,10 @@ def topics(pages: list[dict[str, Any]], embed: Any = None) -> TopicsResult:
     )
     naming = [naming_text(p) for p in pages]
     docs = [" ".join(t for t, lab, o in zip(naming, labels, outlier, strict=True) if lab == c and not o) for c in kept]
-    keywords = ctfidf_keywords(docs) if docs else []
-    names = name_topics(keywords)
-    result_topics = [Topic(name=n, keywords=keywords[i]) for i, n in enumerate(names)]
+    keywords = ctfidf_keywords(docs, top=NAMING_KEYWORDS) if docs else []
+    members = [[p for p, lab, o in zip(pages, labels, outlier, strict=True) if lab == c and not o] for c in kept]
+    names = name_topics(members, keywords)
+    result_topics = [Topic(name=n, keywords=keywords[i][:5]) for i, n in enumerate(names)]
     general = Topic(name=GENERAL, keywords=[])
     page_topic: dict[str, str] = {}
     for page, label, out in zip(pages, labels, outlier, strict=True):

@@ -136,9 +136,9 @@ def relabel(page: dict[str, Any], document: str, topic: str, keywords: list[str]
     """The extractive label of `document`, a condensed version of the cleaned `page`; None if it has none."""
     from lxml import html as lxml_html
 
+    from tinyweb.compress.pagekind import outline
     from tinyweb.dataset.labelers import LabelInput
     from tinyweb.dataset.labelers.extractive import ExtractiveLabeler
-    from tinyweb.dataset.outline import outline
 
     body = lxml_html.document_fromstring(document).find("body")
     if body is None:

@@ -3,7 +3,8 @@
     A {kind} {for/about subject}[, with {features}]
 
 - kind: what sort of page it is ("sign-in page", "admin dashboard", "blog post", "landing page", …), the first
-  of KINDS whose pattern the page's title, headings, URL path, description and outline match; else "web page".
+  kind whose pattern the page's title, headings, URL path, description and outline match
+  (tinyweb.compress.pagekind, which the topics stage names topics by); else "web page".
 - subject: what it is for, from the first informative of: the meta/og description's first clause, the first
   heading, the title — each stripped of site names, template vendors and filler ("lorem ipsum …").
 - features: the outline (navigation bar, contact form, pricing table, …) then short section headings, as many
@@ -13,63 +14,14 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
+from tinyweb.compress.pagekind import COMPONENTS, SEPARATORS, VENDOR, kind
 from tinyweb.dataset.labelers.base import MAX_LABEL_WORDS, LabelFailure, LabelInput, Progress, is_boilerplate
 
 VERSION = "extractive/5"
 
-# (kind, pattern over what the page says it is: title, URL path, first heading, description). First match wins.
-PRIMARY_KINDS: list[tuple[str, str]] = [
-    ("404 error page", r"\b404\b|page not found"),
-    ("password reset page", r"forgot(ten)? (your )?password|reset (your )?password|recover (your )?account"),
-    ("coming-soon page", r"coming soon|under construction|launching soon|almost there|we are working hard|countdown"),
-    ("checkout page", r"\bcheckout\b|billing address|payment method"),
-    ("admin dashboard", r"\b(dashboard|admin|analytics|control panel)\b"),
-    ("pricing page", r"\b(pricing|price plans?|our plans)\b"),
-    ("product page", r"\bshop item\b|\bproduct (details|page)\b|\bproduct\b"),
-    ("online shop", r"\b(shop|store|e-?commerce|boutique)\b"),
-    ("documentation page", r"\b(documentation|docs|api reference|reference manual|tutorial|howtos?|user guide)\b"),
-    ("reference article", r"\b(definition|encyclopedia|dictionary|wiki|glossary|codepoint)\b"),
-    ("resume page", r"\b(resume|résumé|curriculum vitae|cv)\b"),
-    ("photography portfolio", r"\b(photography|photographer|photographs)\b"),
-    ("wedding website", r"\b(wedding|bride|groom)\b"),
-    ("{} website", r"\b(bakery|café|cafe|coffee shop|pizzeria|bistro|restaurant)\b"),
-    ("restaurant website", r"\b(menu|food|pizza|coffee|chef)\b"),
-    ("real estate website", r"\b(real estate|realty|properties|property|apartments?|homes for sale)\b"),
-    ("event page", r"\b(conference|summit|festival|meetup|event)\b"),
-    ("portfolio", r"\b(portfolio|photography|photographer|album|gallery|my work)\b"),
-    ("blog", r"\bblog\b"),
-    ("news site", r"\bnews\b"),
-    ("contact page", r"^contact( us| me)?\b|\bcontact (us|me)\b"),
-    ("landing page", r"\b(landing|app|saas|startup|software|download)\b"),
-    ("medical practice website", r"\b(clinic|medical|dental|dentist|doctor|health|fitness|gym|yoga)\b"),
-    ("company website", r"\b(agency|company|consulting|corporate|business|studio|services|solutions)\b"),
-]
-# Bootstrap-style component demo pages: their title is a component name.
-COMPONENTS = re.compile(
-    r"^(navbars?|navbar.*|dropdowns|sidebars|headers|footers|heroes|features|modals|list groups|buttons|badges|"
-    r"breadcrumbs?|jumbotron|custom jumbotron|carousel|masonry|grid|cards.*|typography|offcanvas.*|sticky footer.*|"
-    r"starter.*|bare|cheatsheet|forms?|tables?|alerts|icons|charts|colors|buttons|components?)$",
-    re.I,
-)
-# (kind, pattern over the rest: all headings and the topic keywords), when nothing above matched.
-SECONDARY_KINDS: list[tuple[str, str]] = [
-    ("blog post", r"\b(posted (on|by)|comments?|leave a (reply|comment)|related posts|recent posts|popular posts)\b"),
-    ("restaurant website", r"\b(our menu|reservations?|book a table)\b"),
-    ("resume page", r"\bwork experience\b|\beducation\b.*\bskills\b|\bskills\b.*\beducation\b"),
-    ("landing page", r"\b(features|pricing|download|get started|free trial|how it works)\b"),
-    ("company website", r"\b(our services|services|our team|about us|clients|what we do)\b"),
-]
 ARTICLE_AN = re.compile(r"^[aeiou]", re.I)
-# Site, vendor and template words: they name where a page came from, not what it is.
-VENDOR = re.compile(
-    r"\b(start ?bootstrap|bootstrap(\s*v?\d[\d.]*)?|colorlib|themewagon|templatemag|creative tim|w3layouts|"
-    r"html5?|css3?|responsive|free|multipurpose|template|theme|example|examples|demo|pro|v\d[\d.]*)\b",
-    re.I,
-)
 FILLER = re.compile(r"lorem|ipsum|dolor sit|consectetur|adipisicing|sed do eiusmod", re.I)
-SEPARATORS = re.compile(r"\s+[|·•»–—:-]\s+|\s*[|·•»]\s*")
 GENERIC_SECTIONS = {
     "home",
     "menu",
@@ -148,11 +100,6 @@ def _says_more(text: str, url: str) -> bool:
     return any(len(w) < 3 or w not in squashed_url for w in words)
 
 
-def _title_head(title: str) -> str:
-    """The title's first segment ("Album example" of "Album example · Bootstrap v5.2"), vendor words removed."""
-    return _clean(VENDOR.sub(" ", SEPARATORS.split(title or "")[0]))
-
-
 def _title_segments(title: str) -> list[str]:
     segments = [_clean(VENDOR.sub(" ", seg)) for seg in SEPARATORS.split(title or "")]
     return [s for s in segments if len(s) > 2 and _informative(s) and s.lower() not in GENERIC_SECTIONS]
@@ -188,48 +135,6 @@ def subject(page: LabelInput) -> str:
             continue
         return text[0].lower() + text[1:] if FUNCTION_WORDS.match(text) and not text[:2].isupper() else text
     return ""
-
-
-def kind(page: LabelInput) -> str:
-    """What sort of page this is: what it says it is first, then its structure, then its other headings."""
-    path = urlsplit(page.url).path.rsplit("/", 2)
-    where = " ".join(path[-2:]).replace("-", " ").replace("_", " ").replace(".html", "")
-    first = page.h1 or (page.headings[0] if page.headings else "")
-    primary = " ".join([page.title, where, first, page.description]).lower()
-    outline = set(page.outline)
-    words = len(page.text.split())
-    title = _title_head(page.title)
-    if COMPONENTS.match(title):
-        return "component showcase"
-    if "sign-up form" in outline and (
-        re.search(r"sign ?up|register|create (an |your )?account", primary) or words < 150
-    ):
-        return "sign-up page"
-    if "sign-in form" in outline and (re.search(r"sign ?in|log ?in|login", primary) or words < 150):
-        return "sign-in page"
-    if "checkout form" in outline:
-        return "checkout page"
-    for name, pattern in PRIMARY_KINDS:
-        if found := re.search(pattern, primary):
-            name = name.format(found.group(1)) if "{}" in name else name
-            if name == "blog" and "list of posts" not in outline and words < 2000:
-                return "blog post"
-            if name == "pricing page" and "pricing table" not in outline:
-                continue
-            return name
-    if "charts" in outline and "sidebar" in outline:
-        return "admin dashboard"
-    if "list of posts" in outline:
-        return "blog"
-    secondary = " ".join(page.headings + page.keywords[:3]).lower()
-    for name, pattern in SECONDARY_KINDS:
-        if re.search(pattern, secondary):
-            return name
-    if "pricing table" in outline:
-        return "landing page"
-    if words >= 400:
-        return "article page"
-    return "web page"
 
 
 def sections(page: LabelInput, used: str) -> list[str]:

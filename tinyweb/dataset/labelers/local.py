@@ -38,7 +38,7 @@ _SENTENCE_END = re.compile(r"(?<=[^\s.])[.!?](?:\s|$)")
 
 def lead(page: LabelInput) -> str:
     """The start of the answer, written for the model: the kind of page the rules see ("A sign-in page for")."""
-    from tinyweb.dataset.labelers.extractive import kind
+    from tinyweb.compress.pagekind import kind
 
     what = kind(page)
     article = "An" if what[:1].lower() in "aeiou" else "A"
