@@ -1,4 +1,5 @@
-"""SQLite persistence for snapshots, failures and crawl frontiers: the only module that speaks SQL."""
+"""SQLite persistence for snapshots, failures, crawl frontiers and the studio's gallery: the only module that
+speaks SQL."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from tinyweb.errors import StoreError
 from tinyweb.private import FILE_MODE, make_private, private_dir
@@ -25,7 +27,7 @@ TIMED_DEFAULTS = frozenset({"captured_at"})
 # With background checkpoints: how long the checkpointer lets commits gather before it copies them from the
 # write-ahead log into the database (one checkpoint, with its two fsyncs, for many commits).
 CHECKPOINT_INTERVAL_S = 0.25
-DB_VERSION = 2  # 2: labels
+DB_VERSION = 3  # 2: labels; 3: the studio's gallery
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -72,6 +74,23 @@ CREATE TABLE IF NOT EXISTS labels (
     updated_at TEXT NOT NULL,
     PRIMARY KEY (snapshot_id, source)
 );
+-- Pages the studio generated: the model's output, never a snapshot, so no build or export can read it back
+-- into a training set.
+CREATE TABLE IF NOT EXISTS studio_pages (
+    id TEXT PRIMARY KEY,
+    request TEXT NOT NULL,
+    run TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    plan TEXT NOT NULL,
+    sections TEXT NOT NULL,
+    html TEXT NOT NULL,
+    screenshot BLOB,
+    seconds REAL NOT NULL,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS studio_pages_created ON studio_pages(created_at);
 """
 
 
@@ -121,6 +140,39 @@ class SnapshotStats:
     html_bytes: int
     domains: int
     top_domains: list[tuple[str, int]]
+
+
+@dataclass
+class StudioPage:
+    """A page the studio generated (the gallery): what was asked, with what, and what the model wrote."""
+
+    id: str
+    request: str
+    run: str  # the run's id in the studio
+    settings: dict[str, Any]
+    plan: dict[str, Any] | None  # None for a one-shot page
+    sections: list[dict[str, Any]]
+    html: str  # the whole page in one file, the framework rules it uses inline
+    screenshot: bytes | None
+    seconds: float  # the model's time for what the page holds now
+    status: str  # "done", or "cancelled" (the page holds what was written before)
+    created_at: str = ""
+    updated_at: str = ""
+
+
+@dataclass(frozen=True)
+class StudioPageRow:
+    """What the gallery lists of a page, without its HTML and screenshot."""
+
+    id: str
+    request: str
+    run: str
+    mode: str
+    seconds: float
+    status: str
+    created_at: str
+    updated_at: str
+    screenshot: bool
 
 
 @dataclass(frozen=True)
@@ -267,6 +319,53 @@ class Store:
                 "SELECT domain, COUNT(*) AS n FROM snapshots GROUP BY domain ORDER BY n DESC, domain LIMIT ?", (top,)
             ).fetchall()
         return SnapshotStats(count, size, domains, [(d, n) for d, n in top_rows])
+
+    # --- the studio's gallery ---------------------------------------------------------------------
+
+    def put_studio_page(self, page: StudioPage) -> StudioPage:
+        """Store a generated page, or replace the one with its id (keeping when it was first stored)."""
+        now = _now()
+        page.created_at, page.updated_at = page.created_at or now, now
+        row = (
+            page.id,
+            page.request,
+            page.run,
+            json.dumps(page.settings),
+            json.dumps(page.plan),
+            json.dumps(page.sections),
+            page.html,
+            page.screenshot,
+            page.seconds,
+            page.status,
+            page.created_at,
+            page.updated_at,
+        )
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO studio_pages VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", row)
+        return page
+
+    def studio_page(self, page_id: str) -> StudioPage | None:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM studio_pages WHERE id = ?", (page_id,)).fetchone()
+        if row is None:
+            return None
+        settings, plan, sections = (json.loads(text) for text in row[3:6])
+        return StudioPage(row[0], row[1], row[2], settings, plan, sections, *row[6:])
+
+    def studio_pages(self, limit: int, offset: int = 0) -> tuple[list[StudioPageRow], int]:
+        """One page of the gallery, newest first, and how many pages it holds."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, request, run, json_extract(settings, '$.mode'), seconds, status, created_at, updated_at, "
+                "screenshot IS NOT NULL FROM studio_pages ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
+                (limit, offset),
+            ).fetchall()
+            total = self._db.execute("SELECT COUNT(*) FROM studio_pages").fetchone()[0]
+        return [StudioPageRow(*row[:8], bool(row[8])) for row in rows], total
+
+    def delete_studio_page(self, page_id: str) -> bool:
+        with self._lock:
+            return self._db.execute("DELETE FROM studio_pages WHERE id = ?", (page_id,)).rowcount == 1
 
     # --- labels -----------------------------------------------------------------------------------
 

@@ -16,24 +16,30 @@ from tinyweb_server.config import LINGER_S, ServerConfig, load_or_create_token
 from tinyweb_server.connections import BACKLOG, ConnectionGuard, connection_limit
 from tinyweb_server.dashboard import dashboard
 from tinyweb_server.handlers import routes, tinyweb_version
-from tinyweb_server.keys import CONFIG_KEY, GUARD_KEY, STORE_KEY, TOKEN_KEY, WRITER_KEY
+from tinyweb_server.keys import CONFIG_KEY, GUARD_KEY, STORE_KEY, STUDIO_KEY, TOKEN_KEY, WRITER_KEY
 from tinyweb_server.middlewares import auth_middleware, cors_middleware, error_middleware, host_middleware
 from tinyweb_server.openapi import build_openapi
+from tinyweb_server.studio import Studio
+from tinyweb_server.studio_page import studio_page
+from tinyweb_server.studio_routes import routes as studio_routes
 from tinyweb_server.writer import SnapshotWriter
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
 
 
 async def store_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Open the store and start the writer with the app; stop the writer, then close the store."""
+    """Open the store and start the writer and the studio with the app; stop the studio (its worker) and the
+    writer, then close the store."""
     store = Store(app[CONFIG_KEY].data_dir, background_checkpoints=True)
     writer = SnapshotWriter(store)
     app[STORE_KEY] = store
     app[WRITER_KEY] = writer
+    app[STUDIO_KEY] = Studio(app[CONFIG_KEY], store)
     writer.start()
     try:
         yield
     finally:
+        await app[STUDIO_KEY].close()
         await writer.stop()
         store.close()
 
@@ -53,8 +59,10 @@ def init_app(config: ServerConfig) -> web.Application:
         return web.json_response(openapi)
 
     app.router.add_routes(routes)
+    app.router.add_routes(studio_routes)
     app.router.add_get("/openapi.json", openapi_json)
     app.router.add_get("/", dashboard)
+    app.router.add_get("/studio", studio_page)
     app.cleanup_ctx.append(store_ctx)
     return app
 

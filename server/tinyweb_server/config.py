@@ -30,6 +30,9 @@ MIN_CONNECTIONS = 8  # below this the extension's retries and the dashboard woul
 KEEPALIVE_TIMEOUT_S = 15.0
 BODY_TIMEOUT_S = 60.0  # a 20 MiB body over loopback takes well under a second; a slower one holds a slot this long
 LINGER_S = 2.0  # after an early answer (413, 408), how long the unread rest of a body is drained before closing
+# Studio jobs running or waiting at once: one worker writes one page at a time (a page takes tens of seconds on
+# a CPU), so a longer queue is mostly waiting; past it a job gets a 429.
+DEFAULT_STUDIO_QUEUE = 4
 
 
 def parse_hosts(values: tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -91,6 +94,19 @@ class ServerConfig:
             f"{DEFAULT_MAX_CONNECTIONS}); idle ones are closed first, and past it requests get a 503."
         },
     )
+    runs_dir: Path | None = field(
+        default=None,
+        metadata={
+            "help": "A folder of training runs (`tinyweb train --output DIR/NAME`) the studio may generate with, "
+            "besides the run shipped with tinyweb; each is chosen by its folder's name.",
+            "flag": "--runs",
+            "dir": True,
+        },
+    )
+    studio_queue: int = field(
+        default=DEFAULT_STUDIO_QUEUE,
+        metadata={"help": "Most studio jobs running or waiting at once; past it a new one gets a 429."},
+    )
     max_body_bytes: int = MAX_BODY_BYTES
     keepalive_timeout_s: float = KEEPALIVE_TIMEOUT_S
     body_timeout_s: float = BODY_TIMEOUT_S
@@ -98,6 +114,10 @@ class ServerConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))
+        if self.runs_dir is not None:
+            object.__setattr__(self, "runs_dir", Path(self.runs_dir))
+        if self.studio_queue < 1:
+            raise UsageError(f"--studio-queue must be at least 1, not {self.studio_queue}")
         if not self.allow_remote and not is_loopback(self.host):
             raise UsageError(
                 f"refusing to listen on {self.host}: other machines could reach your snapshots; "

@@ -1,4 +1,5 @@
-"""GET /: a small page listing the snapshots, with stats, a sandboxed preview and delete buttons."""
+"""GET /: a small page listing the snapshots, with stats, a sandboxed preview and delete buttons (and a link to
+the studio, tinyweb_server.studio_page)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ table{border-collapse:collapse;width:100%}td,th{padding:.3em .5em;border-bottom:
 td.n{text-align:right}iframe{width:100%;height:60vh;border:1px solid #aaa}#error{color:#b00}
 </style></head><body>
 <h1>tinyweb snapshots</h1>
+<p><a href="/studio">Studio</a>: ask the model for a page.</p>
 <p><label>Token <input id="token" type="password" size="48" autocomplete="off"></label>
 <button id="load">Load</button> <span id="stats"></span> <span id="error"></span></p>
 <table><thead><tr><th>Title</th><th>Domain</th><th>Size</th><th>Stored</th><th></th></tr></thead>
@@ -71,12 +73,17 @@ if (token()) load();
 """
 
 
-async def dashboard(request: web.Request) -> web.Response:
-    """The page itself holds no data: it asks the API with the token typed into it."""
+def script_page(page: str) -> web.Response:
+    """A page of the server's own: only its script (the one with this answer's nonce) runs, nothing frames it."""
     nonce = secrets.token_urlsafe(16)
-    response = web.Response(text=PAGE.replace("__NONCE__", nonce), content_type="text/html", charset="utf-8")
+    response = web.Response(text=page.replace("__NONCE__", nonce), content_type="text/html", charset="utf-8")
     response.headers["Content-Security-Policy"] = (
         f"default-src 'self'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; frame-ancestors 'none'"
     )
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+async def dashboard(request: web.Request) -> web.Response:
+    """The page itself holds no data: it asks the API with the token typed into it."""
+    return script_page(PAGE)

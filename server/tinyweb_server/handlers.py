@@ -7,7 +7,9 @@ import base64
 import hashlib
 import hmac
 import re
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
+from typing import TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -36,6 +38,8 @@ SNAPSHOT_CSP = "sandbox; default-src 'none'; img-src * data:; style-src 'unsafe-
 
 CHALLENGE = re.compile(r"[A-Za-z0-9_-]{16,128}")  # the extension sends 24 random base64url characters
 
+Record = TypeVar("Record", bound=BaseModel)
+Found = TypeVar("Found")
 routes = web.RouteTableDef()
 SNAPSHOT_PATH = "/api/snapshots/{id:[0-9a-f]{32}}"
 
@@ -51,30 +55,36 @@ def validation_details(exc: ValidationError) -> list[dict]:
     ]
 
 
-async def read_snapshot(request: web.Request) -> tuple[Snapshot, bytes]:
-    """The request body as a Snapshot (and the body), or the ApiError that says why not (413, 415, 400, 422)."""
-    limit = request.app[CONFIG_KEY].max_body_bytes
+async def read_record(request: web.Request, model: type[Record], what: str, limit: int) -> tuple[Record, bytes]:
+    """The request body as a `model` (and the body), or the ApiError that says why not (413, 415, 408, 400, 422);
+    `what` names it in messages ("the snapshot")."""
     if request.content_length is not None and request.content_length > limit:
         raise ApiError(413, f"body of {request.content_length} bytes is over the limit of {limit} bytes")
     if request.content_type != "application/json":
-        raise ApiError(415, f"send the snapshot as application/json, not {request.content_type or 'nothing'}")
+        raise ApiError(415, f"send {what} as application/json, not {request.content_type or 'nothing'}")
     timeout = request.app[CONFIG_KEY].body_timeout_s
     try:
         async with asyncio.timeout(timeout):
             body = await request.read()  # aiohttp stops at client_max_size with 413 when there is no Content-Length
     except TimeoutError:
         raise ApiError(408, f"the body did not arrive within {timeout:g} s: send it again") from None
+    if len(body) > limit:
+        raise ApiError(413, f"body of {len(body)} bytes is over the limit of {limit} bytes")
     if not body:
-        raise ApiError(400, "empty body: send one Snapshot as JSON")
+        raise ApiError(400, f"empty body: send {what} as JSON")
     try:
         if len(body) <= INLINE_VALIDATION_BYTES:
-            return Snapshot.model_validate_json(body), body
-        return await asyncio.to_thread(Snapshot.model_validate_json, body), body
+            return model.model_validate_json(body), body
+        return await asyncio.to_thread(model.model_validate_json, body), body
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_context=False, include_input=False)
         if any(err["type"] == "json_invalid" for err in errors):
             raise ApiError(400, f"malformed JSON: {errors[0]['msg']}") from None
-        raise ApiError(422, "not a valid Snapshot record", validation_details(exc)) from None
+        raise ApiError(422, f"not a valid {model.__name__} record", validation_details(exc)) from None
+
+
+async def read_snapshot(request: web.Request) -> tuple[Snapshot, bytes]:
+    return await read_record(request, Snapshot, "the snapshot", request.app[CONFIG_KEY].max_body_bytes)
 
 
 @routes.post("/api/snapshots")
@@ -106,27 +116,41 @@ def page_arg(request: web.Request, name: str, default: int, low: int, high: int 
     return value
 
 
+def page_window(request: web.Request, default: int) -> tuple[int, int]:
+    """A listing's ?limit= (1 to MAX_PAGE_SIZE, `default` without one) and ?offset=."""
+    return page_arg(request, "limit", default, 1, MAX_PAGE_SIZE), page_arg(request, "offset", 0, 0, MAX_OFFSET)
+
+
+def next_offset(offset: int, count: int, total: int) -> int | None:
+    """Where the next page of a listing starts, or None after the last."""
+    return offset + count if offset + count < total else None
+
+
 @routes.get("/api/snapshots")
 async def list_snapshots(request: web.Request) -> web.Response:
     """One page of snapshots, most recently stored first: ?limit=50&offset=0."""
-    limit = page_arg(request, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-    offset = page_arg(request, "offset", 0, 0, MAX_OFFSET)
+    limit, offset = page_window(request, DEFAULT_PAGE_SIZE)
     store = request.app[STORE_KEY]
 
     def load() -> tuple[list, int]:
         return store.rows(limit, offset), store.count()
 
     items, total = await asyncio.to_thread(load)
-    next_offset = offset + len(items) if offset + len(items) < total else None
-    return reply(SnapshotPage(items=items, total=total, limit=limit, offset=offset, next_offset=next_offset))
+    following = next_offset(offset, len(items), total)
+    return reply(SnapshotPage(items=items, total=total, limit=limit, offset=offset, next_offset=following))
+
+
+async def stored(request: web.Request, lookup: Callable[[str], Found | None], what: str) -> Found:
+    """What `lookup` (a store method, run off the loop) finds for the route's {id}, or a 404 naming `what`."""
+    ident = request.match_info["id"]
+    found = await asyncio.to_thread(lookup, ident)
+    if found is None:
+        raise ApiError(404, f"no {what} {ident}")
+    return found
 
 
 async def load_snapshot(request: web.Request) -> Snapshot:
-    snapshot_id = request.match_info["id"]
-    snapshot = await asyncio.to_thread(request.app[STORE_KEY].get, snapshot_id)
-    if snapshot is None:
-        raise ApiError(404, f"no snapshot {snapshot_id}")
-    return snapshot
+    return await stored(request, request.app[STORE_KEY].get, "snapshot")
 
 
 @routes.get(SNAPSHOT_PATH)
@@ -146,12 +170,17 @@ async def get_snapshot_html(request: web.Request) -> web.Response:
     return response
 
 
+async def deleted(request: web.Request, delete: Callable[[str], bool], what: str) -> web.Response:
+    """Delete the route's {id} with `delete` (a store method, run off the loop): its answer, or a 404."""
+    ident = request.match_info["id"]
+    if not await asyncio.to_thread(delete, ident):
+        raise ApiError(404, f"no {what} {ident}")
+    return reply(DeleteResult(id=ident, deleted=True))
+
+
 @routes.delete(SNAPSHOT_PATH)
 async def delete_snapshot(request: web.Request) -> web.Response:
-    snapshot_id = request.match_info["id"]
-    if not await asyncio.to_thread(request.app[STORE_KEY].delete, snapshot_id):
-        raise ApiError(404, f"no snapshot {snapshot_id}")
-    return reply(DeleteResult(id=snapshot_id, deleted=True))
+    return await deleted(request, request.app[STORE_KEY].delete, "snapshot")
 
 
 @routes.get("/api/stats")

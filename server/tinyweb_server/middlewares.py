@@ -12,6 +12,7 @@ from aiohttp.typedefs import Handler
 
 from tinyweb_server.keys import CONFIG_KEY, TOKEN_KEY
 from tinyweb_server.models import ErrorBody, ErrorCode, ErrorDetail
+from tinyweb_server.studio import StudioError
 
 log = logging.getLogger("tinyweb.server")
 
@@ -22,14 +23,17 @@ CODES: dict[int, ErrorCode] = {
     404: "not_found",
     405: "method_not_allowed",
     408: "request_timeout",
+    409: "conflict",
     413: "payload_too_large",
     415: "unsupported_media_type",
     421: "misdirected_request",
     422: "invalid_record",
+    429: "too_many_requests",
     503: "unavailable",
 }
-PUBLIC_PATHS = {"/", "/api/health", "/openapi.json"}
+PUBLIC_PATHS = {"/", "/studio", "/api/health", "/openapi.json"}
 PREVIEW_ROUTE = "snapshot-html"  # the one route that takes ?token=
+KEY_ROUTE = "keyed-"  # routes named so take a short-lived ?key= (signed for one job or page) instead of the token
 CORS_METHODS = "GET, POST, DELETE, OPTIONS"
 CORS_HEADERS = "Authorization, Content-Type, Idempotency-Key"
 CORS_MAX_AGE = "600"  # seconds a browser may reuse a preflight answer
@@ -61,6 +65,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except ApiError as exc:
         return error_response(exc.status, exc.message, exc.details)
+    except StudioError as exc:
+        return error_response(exc.status, str(exc))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise  # redirects and the like are not errors
@@ -137,8 +143,11 @@ def request_token(request: web.Request) -> str | None:
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every /api/ route but health needs the pairing token (compared in constant time)."""
-    if request.path.startswith("/api/") and request.path not in PUBLIC_PATHS:
+    """Every /api/ route but health needs the pairing token (compared in constant time); a keyed route (a studio
+    stream, a generated page) takes its ?key= instead, which its handler checks."""
+    route = request.match_info.route.name or ""
+    keyed = route.startswith(KEY_ROUTE) and "key" in request.query and "Authorization" not in request.headers
+    if request.path.startswith("/api/") and request.path not in PUBLIC_PATHS and not keyed:
         token = request_token(request)
         if token is None:
             raise ApiError(401, "missing token: send 'Authorization: Bearer <token>' (printed by `tinyweb serve`)")

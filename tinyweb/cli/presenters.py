@@ -418,3 +418,4 @@ class DemoPrinter:
 def print_server(url: str, token: str, data_dir: Path) -> None:
     out.print(f"tinyweb server on [bold]{url}[/] (data: {data_dir})")
     out.print(f"pairing token: [bold]{token}[/]")
+    out.print(f"studio: [bold]{url}studio[/] (ask the model for a page)")

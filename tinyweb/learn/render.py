@@ -74,6 +74,43 @@ def write_page(html: str, out_html: Path, css_text: str) -> Path:
     return css_path
 
 
+_FRAMEWORK_LINK = re.compile(r"<link\b[^>]*\bhref\s*=\s*[\"']?(?:\.\./)?" + re.escape(FRAMEWORK_CSS) + r"[^>]*>", re.I)
+_PLACEHOLDER_REF = re.compile(r"(?<=[\"'(\s=])" + re.escape(PLACEHOLDER) + r"(?=[\"')\s>])")
+_CLASS_SELECTOR = re.compile(r"\.(-?[_a-zA-Z][\w-]*)")
+
+
+def used_rules(css: str, classes: set[str]) -> str:
+    """The framework's rules a page needs: those whose selector names a class it uses (inside @media blocks too,
+    a block kept only if a rule of it is), and every other at-rule as it is."""
+    import tinycss2
+
+    kept = []
+    for rule in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True):
+        if rule.type == "qualified-rule":
+            if set(_CLASS_SELECTOR.findall(tinycss2.serialize(rule.prelude))) & classes:
+                kept.append(tinycss2.serialize([rule]))
+        elif rule.type == "at-rule" and rule.lower_at_keyword == "media" and rule.content is not None:
+            inner = used_rules(tinycss2.serialize(rule.content), classes)
+            if inner:
+                kept.append(f"@media {tinycss2.serialize(rule.prelude).strip()}{{\n{inner}\n}}")
+        elif rule.type == "at-rule":
+            kept.append(tinycss2.serialize([rule]))
+    return "\n".join(kept)
+
+
+def standalone_page(html: str, css: str) -> str:
+    """The page as one file: its link to the framework replaced by the framework rules it uses, inline, and the
+    image placeholder as a data URL."""
+    import base64
+
+    style = "<style>\n" + used_rules(css, set(page_classes(html))).replace("</", "<\\/") + "\n</style>"
+    page = _FRAMEWORK_LINK.sub(lambda _: style, html, count=1)
+    if page == html:  # no link to replace: the rules go where link_framework would put one
+        page = link_framework(html).replace(f'<link rel="stylesheet" href="{FRAMEWORK_CSS}">', style, 1)
+    data = "data:image/svg+xml;base64," + base64.b64encode(PLACEHOLDER_FILE.read_bytes()).decode()
+    return _PLACEHOLDER_REF.sub(data, page)
+
+
 def page_classes(html: str) -> list[str]:
     """Every class name the page's elements carry, once each, in order of first use."""
     from lxml import etree
