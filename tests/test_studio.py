@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +31,7 @@ from tinyweb_server.keys import TOKEN_KEY
 REQUEST = "a landing page for a yoga studio"
 BUDGETS = {"plan": 12, "section": 10, "page": 40}
 RUN = "tiny"
+MODEL_WAIT_MS = 90_000  # the first job starts the worker (torch, the model): seconds on a busy machine
 
 
 def tiny_run(folder: Path) -> Path:
@@ -187,6 +189,9 @@ async def drive_api(runs_dir: Path, data_dir: Path) -> None:
         assert (
             entry["status"] == "done" and entry["seconds"] > job["plan"]["seconds"] > 0 and entry["mode"] == "composed"
         )
+        async with session.get(f"api/gallery/{gallery_id}/screenshot?key={entry['key']}") as response:
+            assert entry["screenshot"] and response.content_type == "image/png"
+            assert (await response.read())[:4] == b"\x89PNG"
         keyed = f"api/gallery/{gallery_id}/download?key={entry['key']}"
         async with session.get(keyed) as response:
             assert response.status == 200 and "attachment" in response.headers["Content-Disposition"]
@@ -290,3 +295,82 @@ def test_without_the_ml_extra_the_studio_says_so(runs_dir: Path, tmp_path: Path)
     status, error = answer["post"]
     assert status == 503 and error["error"]["code"] == "unavailable" and "no ML extra" in error["error"]["message"]
     assert answer["studio"] == 200
+
+
+# --- the studio page, in Chromium ---------------------------------------------------------------------------------
+
+
+async def drive_studio(server, tmp_path: Path) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    from tinyweb.capture.browser import CHROMIUM_ARGS, chromium_path
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(accept_downloads=True)
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            await page.goto(server.url + "studio")
+            await page.fill("#token", server.token)
+            await page.click("#load")
+            await expect(page.locator("#run option")).to_have_text([RUN])
+            await expect(page.locator("#unavailable")).to_be_hidden()
+
+            # The plan first (the tiny model's does not parse: the fallback plan, said), edited before any section.
+            await page.fill("#request", REQUEST)
+            await page.click("#generate")
+            labels = page.locator("#plan input.label")
+            await expect(labels).to_have_count(len(FALLBACK_PLAN), timeout=MODEL_WAIT_MS)
+            await expect(page.locator("#status")).to_have_text("plan written", timeout=MODEL_WAIT_MS)
+            await expect(page.locator("#plan-note")).to_contain_text("fallback plan")
+            await labels.nth(1).fill("a calm hero with a headline")
+            for _ in range(2):
+                await page.locator("#plan li").last.get_by_role("button", name="remove").click()
+            await page.click("#write")
+            rows = page.locator("#sections li .label")
+            await expect(rows).to_have_text([FALLBACK_PLAN[0], "a calm hero with a headline", FALLBACK_PLAN[2]])
+            await expect(page.locator("#status")).to_have_text("done", timeout=MODEL_WAIT_MS)
+            frame = page.locator("#preview")
+            await expect(frame).to_have_attribute("src", re.compile(r"^/api/gallery/[0-9a-f]{32}/html\?key="))
+            assert await frame.get_attribute("sandbox") == ""
+            await expect(page.frame_locator("#preview").locator("style")).to_have_count(1)
+            await page.check("#phone")
+            assert await frame.evaluate("frame => frame.clientWidth") == 390  # the page's viewport
+
+            # One section again, sampled.
+            await page.fill("#temperature", "1")
+            await page.locator("#sections li").nth(2).get_by_role("button", name="regenerate").click()
+            await expect(page.locator("#status")).to_have_text("section 3 written again", timeout=MODEL_WAIT_MS)
+
+            async with page.expect_download() as download:
+                await page.click("#download")
+            saved = tmp_path / "download.html"
+            await (await download.value).save_as(saved)
+            html = saved.read_text()
+            assert "<style>" in html and "semantic-css-framework.css" not in html and REQUEST in html
+            await expect(page.locator("#gallery li")).to_have_count(1)
+            await expect(page.locator("#gallery li img")).to_have_count(1)
+
+            # After a restart the gallery still has it; then it is deleted.
+            await asyncio.to_thread(server.stop)
+            await asyncio.to_thread(server.start)
+            await page.reload()
+            item = page.locator("#gallery li")
+            await expect(item).to_have_count(1)
+            await expect(item).to_contain_text(REQUEST)
+            await item.get_by_role("button", name="delete").click()
+            await expect(item).to_have_count(0)
+            assert errors == []
+        finally:
+            await browser.close()
+
+
+def test_the_studio_page_plans_writes_rewrites_downloads_and_keeps(runs_dir: Path, tmp_path: Path):
+    from tests.server_process import ServeProcess
+
+    data_dir = tmp_path / "data"
+    with ServeProcess(data_dir, args=("--runs", str(runs_dir))) as server:
+        asyncio.run(drive_studio(server, tmp_path))
+    with Store(data_dir) as store:
+        assert store.studio_pages(10, 0) == ([], 0) and store.count() == 0

@@ -131,6 +131,7 @@ async function loadRuns() {
   if (answer.available && answer.runs.length === 0) say("no runs: start tinyweb serve with --runs DIR");
 }
 function planWritten(written) {
+  say("plan written");
   showPlan(written.plan, written.plan.fallback
     ? "The model's plan did not parse: this is the fallback plan. Edit it, then write the sections."
     : "Edit the plan, then write the sections.");
@@ -171,7 +172,8 @@ async function regenerate(i) {
     sectionRow(i, page.sections[i].label, "writing again…");
     follow(await api(`/api/gallery/${page.id}/sections/${i}`, "POST", {settings: settings()}), {
       section: (event) => sectionRow(event.index, event.section.label, "written again"),
-      done: () => openPage(page.id),
+      done: (event) => openPage(page.id).then(() => say(
+        event.cancelled ? "cancelled" : `section ${i + 1} written again`)),
     });
   } catch (e) { failed(e); }
 }
