@@ -308,7 +308,10 @@ async def drive_studio(server, tmp_path: Path) -> None:
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
         try:
-            page = await browser.new_page(accept_downloads=True)
+            # Tall enough that nothing needs scrolling: in headless Chromium a click right after Playwright scrolls a
+            # page holding an out-of-process (sandboxed) frame can miss (seen: a checkbox left unchecked, a download
+            # link not followed).
+            page = await browser.new_page(accept_downloads=True, viewport={"width": 1280, "height": 2000})
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
             await page.goto(server.url + "studio")
@@ -343,14 +346,14 @@ async def drive_studio(server, tmp_path: Path) -> None:
             await page.locator("#sections li").nth(2).get_by_role("button", name="regenerate").click()
             await expect(page.locator("#status")).to_have_text("section 3 written again", timeout=MODEL_WAIT_MS)
 
+            await expect(page.locator("#gallery li")).to_have_count(1)
+            await expect(page.locator("#gallery li img")).to_have_count(1)
             async with page.expect_download() as download:
                 await page.click("#download")
             saved = tmp_path / "download.html"
             await (await download.value).save_as(saved)
             html = saved.read_text()
             assert "<style>" in html and "semantic-css-framework.css" not in html and REQUEST in html
-            await expect(page.locator("#gallery li")).to_have_count(1)
-            await expect(page.locator("#gallery li img")).to_have_count(1)
 
             # After a restart the gallery still has it; then it is deleted.
             await asyncio.to_thread(server.stop)

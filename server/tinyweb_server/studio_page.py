@@ -188,7 +188,7 @@ async function openPage(id) {
     run = page.run; busy(false);
     show(`/api/gallery/${id}/html?key=${page.key}`);
     $("download").href = `/api/gallery/${id}/download?key=${page.key}`; $("download").hidden = false;
-    loadGallery();
+    await loadGallery();
   } catch (e) { failed(e); }
 }
 async function loadGallery() {
