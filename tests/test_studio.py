@@ -377,3 +377,37 @@ def test_the_studio_page_plans_writes_rewrites_downloads_and_keeps(runs_dir: Pat
         asyncio.run(drive_studio(server, tmp_path))
     with Store(data_dir) as store:
         assert store.studio_pages(10, 0) == ([], 0) and store.count() == 0
+
+
+def test_an_open_stream_does_not_hold_the_servers_shutdown(tmp_path: Path):
+    """A studio tab left open on a job's stream: stopping the server ends the stream at once (aiohttp would
+    otherwise wait its shutdown timeout, a minute, for the request to finish)."""
+    from tinyweb_server.keys import STUDIO_KEY
+    from tinyweb_server.studio import Job, RunEntry
+
+    async def scenario() -> tuple[float, list[bytes]]:
+        app = init_app(ServerConfig(data_dir=tmp_path))
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        studio = app[STUDIO_KEY]
+        job = Job("page", RunEntry(RUN, tmp_path, False, True), REQUEST, {})
+        studio.jobs[job.id] = job
+        job.publish({"event": "queued", "position": 1})
+        lines = []
+        async with (
+            ClientSession() as session,
+            session.get(
+                server.make_url(f"/api/studio/jobs/{job.id}/events?key={studio.key('job', job.id)}")
+            ) as response,
+        ):
+            lines.append(await response.content.readline())
+            started = asyncio.get_running_loop().time()
+            closing = asyncio.create_task(server.close())
+            async with asyncio.timeout(20):  # without the stream ended, aiohttp waits a minute
+                lines += [line async for line in response.content]
+                await closing
+            return asyncio.get_running_loop().time() - started, lines
+
+    seconds, lines = asyncio.run(scenario())
+    assert lines[0].startswith(b"id: 0") and b"heartbeat" not in b"".join(lines)
+    assert seconds < 5, f"the server took {seconds:.1f} s to stop"

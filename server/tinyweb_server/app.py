@@ -64,6 +64,11 @@ def init_app(config: ServerConfig) -> web.Application:
     app.router.add_get("/", dashboard)
     app.router.add_get("/studio", studio_page)
     app.cleanup_ctx.append(store_ctx)
+
+    async def end_streams(app: web.Application) -> None:
+        app[STUDIO_KEY].end_streams()
+
+    app.on_shutdown.append(end_streams)
     return app
 
 

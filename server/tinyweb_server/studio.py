@@ -140,6 +140,7 @@ class Studio:
         self.worker: asyncio.subprocess.Process | None = None
         self.task: asyncio.Task[None] | None = None
         self.unavailable = ml_missing()
+        self.closing = False  # the server is stopping: streams end now rather than hold its shutdown
 
     # --- runs and keys ------------------------------------------------------------------------------------------
 
@@ -323,6 +324,12 @@ class Studio:
         except TimeoutError:
             worker.kill()
             await worker.wait()
+
+    def end_streams(self) -> None:
+        """Every open stream ends (on the server's shutdown, before it waits for requests to finish)."""
+        self.closing = True
+        for job in self.jobs.values():
+            job.changed.set()
 
     async def close(self) -> None:
         busy = self.running is not None

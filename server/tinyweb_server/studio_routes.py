@@ -168,7 +168,7 @@ async def job_events(request: web.Request) -> web.StreamResponse:
             for event in job.events[sent:]:
                 await response.write(f"id: {event['seq']}\ndata: {json.dumps(event)}\n\n".encode())
                 sent = event["seq"] + 1
-            if job.finished:
+            if job.finished or studio(request).closing:
                 break
             changed = job.changed
             try:
