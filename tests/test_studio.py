@@ -73,7 +73,7 @@ def test_sections_are_told_as_written_and_a_cancel_stops_them(runs_dir: Path):
     # Cancelled: the section being written stops a token later, and no section after it is kept.
     edited = Plan("<html>", "<body>", ["a header", "a hero", "a footer"])
     cut = write_sections(run.model, run.tokenizer, REQUEST, edited, options, {"section": 40}, cancelled=lambda: True)
-    assert list(cut) == [0] and cut[0].new_tokens == 1 and not cut[0].ended
+    assert list(cut) == [0] and cut[0].new_tokens == 1 and not cut[0].ended and cut[0].ending == "cancelled"
 
 
 def test_a_standalone_page_carries_the_rules_it_uses():

@@ -201,6 +201,11 @@ class SectionOut(Reply):
     ended: bool = Field(description="The model ended it itself, not its budget (nor a cancel).")
     new_tokens: int
     seconds: float
+    ending: Literal["closed", "end-of-text", "mark", "budget", "cancelled", ""] = Field(
+        default="",
+        description="How it ended: its root element closed, or end-of-text; else where it was cut: where it began "
+        "another example (mark), at its budget, or by a cancel.",
+    )
 
 
 class JobInfo(Reply):

@@ -78,6 +78,10 @@ function showPlan(plan, note) {
   $("plan").replaceChildren(); plan.labels.forEach(planInput);
   $("plan-note").textContent = note; $("plan-box").hidden = false; $("plan-box").dataset.tags = JSON.stringify(plan);
 }
+const CUT = {mark: "cut where it began another example", cancelled: "cancelled"};
+function sectionState(section) {
+  return section.ended ? "written" : CUT[section.ending] || "cut at its budget";
+}
 function sectionRow(i, label, state) {
   let li = $("sections").children[i];
   if (!li) {
@@ -155,7 +159,7 @@ async function writePage(plan) {
   const started = await api("/api/studio/pages", "POST", body);
   follow(started, {
     section: (event) => {
-      sectionRow(event.index, event.section.label, event.section.ended ? "written" : "cut at its budget");
+      sectionRow(event.index, event.section.label, sectionState(event.section));
       show(`${started.page}&v=${event.seq}`); say(`section ${event.index + 1} written` + eta(event.eta_s));
     },
     done: (event) => { if (event.gallery_id) openPage(event.gallery_id); },
@@ -183,7 +187,7 @@ async function openPage(id) {
     $("request").value = page.request;
     if (page.plan) {
       $("sections-box").hidden = false; $("sections").replaceChildren();
-      page.sections.forEach((s, i) => sectionRow(i, s.label, s.ended ? "written" : "cut at its budget"));
+      page.sections.forEach((s, i) => sectionRow(i, s.label, sectionState(s)));
     }
     run = page.run; busy(false);
     show(`/api/gallery/${id}/html?key=${page.key}`);

@@ -149,6 +149,9 @@ def composing(what: str) -> None:
     console.print(f"  {escape(what)}")
 
 
+CUT = {"budget": "cut at its budget", "mark": "cut where it began another example", "cancelled": "cancelled"}
+
+
 def print_generated(
     report: dict[str, Any], unclosed: str = "[yellow]no closing </html>[/] (raise --max-new-tokens)"
 ) -> None:
@@ -157,7 +160,7 @@ def print_generated(
         fallback = " [yellow](the model's plan did not parse: the fallback plan)[/]" if report["fallback_plan"] else ""
         out.print(f"plan{fallback}:")
         for i, section in enumerate(report["sections"], 1):
-            cut = "" if section["ended"] else " [yellow](cut at its budget)[/]"
+            cut = "" if section["ended"] else f" [yellow]({CUT.get(section.get('ending', ''), CUT['budget'])})[/]"
             out.print(f"  {i}. {escape(section['label'])}: {section['new_tokens']} tokens{cut}")
         state = f"composed of {len(report['sections'])} sections, {ended} ended on their own"
     else:

@@ -72,6 +72,8 @@ class SectionText:
     ended: bool  # the model ended it itself (its root element closed, or end-of-text), not the budget
     new_tokens: int
     seconds: float
+    ending: str = ""  # how: "closed", "end-of-text"; else cut: "mark" (it began another example), "budget",
+    # "cancelled"
 
 
 @dataclass
@@ -230,7 +232,9 @@ def write_sections(
             text, tokens, seconds, end_of_text = rows[k]
             section, closed = cut_section(text)
             index = indices[k]
-            out[index] = SectionText(plan.labels[index], section, closed or end_of_text, tokens, seconds)
+            ending = "closed" if closed else "end-of-text" if end_of_text else "mark" if MARK in text else "budget"
+            ending = "cancelled" if stopped and ending == "budget" else ending
+            out[index] = SectionText(plan.labels[index], section, closed or end_of_text, tokens, seconds, ending)
             if written:
                 written(index, out[index])
 

@@ -105,7 +105,10 @@ def generate(
         detail: dict[str, Any] = {
             "plan": composed.plan.labels,
             "fallback_plan": composed.plan.fallback,
-            "sections": [{"label": s.label, "ended": s.ended, "new_tokens": s.new_tokens} for s in composed.sections],
+            "sections": [
+                {"label": s.label, "ended": s.ended, "ending": s.ending, "new_tokens": s.new_tokens}
+                for s in composed.sections
+            ],
         }
     else:
         [page] = generate_pages(run.model, run.tokenizer, [prompt], options)

@@ -77,7 +77,9 @@ def plan_of(given: dict[str, Any]) -> Plan:
 
 
 def section_of(given: dict[str, Any]) -> SectionText:
-    return SectionText(given["label"], given["raw"], given["ended"], given["new_tokens"], given["seconds"])
+    return SectionText(
+        given["label"], given["raw"], given["ended"], given["new_tokens"], given["seconds"], given.get("ending", "")
+    )
 
 
 def time_left(seconds: list[float], remaining: int, rate: float | None, budget: int) -> float | None:
