@@ -9,7 +9,9 @@ Stages, each resumable (run the command again and it goes on where it stopped):
 2. `train`: SmolLM2-135M + LoRA on the build's train split — plans, sections and the whole pages that fit
    `--max-length 1024` — for `--steps` optimizer steps (checkpoints every 25, `--resume` after a stop); the log
    goes to OUT/runs/shipped-train.log.
-3. `evaluate`: tinyweb evaluate's five rows on the hand-written requests (bench/requests.tsv, the `--part`
+3. `settings` (run it before `evaluate`): composed pages for the dev requests under each decoding setting of
+   SETTINGS and from the CHECKPOINTS, side by side (RUN/settings-dev.json), to choose the defaults from.
+   `evaluate`: tinyweb evaluate's five rows on the hand-written requests (bench/requests.tsv, the `--part`
    asked: dev to choose settings, test for the figures), with the corpus's whole-site pages (every licence;
    they are measured, not shipped) as the reference pages and the retrieval row.
 4. `ship`: the run into tinyweb/data/default-run/ — run.json, the adapter in bf16 safetensors, the framework
@@ -25,6 +27,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from bench.build import PORT, capture_corpus
@@ -39,6 +42,15 @@ STEPS = 200  # two hours here at ~114 tokens/s (36 s a step of 4 096 tokens, mea
 SHIPPED_RUN = Path("tinyweb/data/default-run")
 MAX_SHIPPED_MB = 15
 REQUESTS = Path("bench/requests.tsv")
+# Decoding settings tried on the dev requests (composed pages only), and the earlier checkpoints tried with the
+# default settings: what the shipped run's defaults are chosen from (`--stage settings`).
+SETTINGS = {
+    "penalty 1.1 on every token": {"repetition_penalty": 1.1, "repetition_scope": "all"},
+    "penalty 1.1 on the words only": {"repetition_penalty": 1.1, "repetition_scope": "text"},
+    "no penalty": {"repetition_penalty": 1.0},
+}
+CHECKPOINTS = (100, 150)
+RANKED_BY = ("blank", "painted_blocks", "ink", "class_uses_valid", "request_similarity")  # best first, in order
 
 
 def corpus_rows() -> list[dict[str, str]]:
@@ -89,10 +101,26 @@ def train_stage(build_dir: Path, out: Path, steps: int) -> Path:
     run.parent.mkdir(parents=True, exist_ok=True)  # the run folder itself is tinyweb's to make (private)
     with (run.parent / "shipped-train.log").open("a", encoding="utf-8") as log:
         code = "import sys; from tinyweb.cli import main; main(sys.argv[1:])"
-        done = subprocess.run([sys.executable, "-c", code, *args], stdout=log, stderr=subprocess.STDOUT)
-    if done.returncode != 0:
-        raise SystemExit(f"training stopped (exit {done.returncode}): see {run.parent / 'shipped-train.log'}")
+        training = subprocess.Popen([sys.executable, "-c", code, *args], stdout=log, stderr=subprocess.STDOUT)
+        while training.poll() is None:
+            keep_checkpoints(run)
+            time.sleep(30)
+    keep_checkpoints(run)
+    if training.returncode != 0:
+        raise SystemExit(f"training stopped (exit {training.returncode}): see {run.parent / 'shipped-train.log'}")
     return run
+
+
+def keep_checkpoints(run: Path) -> None:
+    """Copy the adapters of CHECKPOINTS to RUN/kept/ once written (the Trainer keeps only its latest two)."""
+    from tinyweb.layout import CHECKPOINTS_DIR
+
+    for step in CHECKPOINTS:
+        source, kept = run / CHECKPOINTS_DIR / f"checkpoint-{step}", run / "kept" / f"checkpoint-{step}"
+        if (source / "trainer_state.json").is_file() and not (kept / "adapter_model.safetensors").is_file():
+            kept.mkdir(parents=True, exist_ok=True)  # trainer_state.json is written last: the adapter is whole
+            for name in ("adapter_config.json", "adapter_model.safetensors", "trainer_state.json"):
+                shutil.copy(source / name, kept / name)
 
 
 def reference_pages(out: Path) -> list[dict[str, str]]:
@@ -125,6 +153,64 @@ def evaluate_stage(run: Path, out: Path, part: str) -> dict:
     for name, summary in report["summary"].items():
         print(name, json.dumps({k: v for k, v in summary.items() if not k.endswith("_vs_reference")}))
     return report
+
+
+def checkpoint_run(run: Path, step: int) -> Path:
+    """A run folder for the run's checkpoint at `step` (its run.json, framework copy and that adapter)."""
+    from tinyweb.layout import ADAPTER_DIR, CHECKPOINTS_DIR, FRAMEWORK_CSS, RUN_FILE
+
+    folder = run / f"at-step-{step}"
+    if not (folder / ADAPTER_DIR / "adapter_config.json").is_file():
+        # The Trainer keeps only its latest two checkpoints: the training stage copies these to RUN/kept/.
+        source = next(
+            (
+                f
+                for f in (run / "kept" / f"checkpoint-{step}", run / CHECKPOINTS_DIR / f"checkpoint-{step}")
+                if f.is_dir()
+            ),
+            None,
+        )
+        if source is None:
+            raise SystemExit(f"no checkpoint-{step} in {run / 'kept'} or {run / CHECKPOINTS_DIR}")
+        shutil.rmtree(folder, ignore_errors=True)
+        (folder / ADAPTER_DIR).mkdir(parents=True)
+        for name in ("adapter_config.json", "adapter_model.safetensors"):
+            shutil.copy(source / name, folder / ADAPTER_DIR / name)
+        shutil.copy(run / FRAMEWORK_CSS, folder / FRAMEWORK_CSS)
+        shutil.copy(run / RUN_FILE, folder / RUN_FILE)
+    return folder
+
+
+def settings_stage(run: Path, out: Path) -> dict:
+    """Composed pages for the dev requests under each of SETTINGS, and from CHECKPOINTS; a table of them."""
+    from tinyweb.learn.decode import GenerateOptions
+    from tinyweb.learn.evaluate import evaluate
+    from tinyweb.learn.requests import read_prompts
+
+    requests = read_prompts(REQUESTS, "dev")
+    references = reference_pages(out)
+    tries = [(name, run, GenerateOptions(**kw)) for name, kw in SETTINGS.items()]
+    tries += [
+        (f"step {step}, the default settings", checkpoint_run(run, step), GenerateOptions()) for step in CHECKPOINTS
+    ]
+    rows = {}
+    for name, folder, options in tries:
+        print(f"== {name}", flush=True)
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+        report = evaluate(folder, requests, run / "settings-dev" / slug, options, print, ["composed"], references)
+        rows[name] = report["summary"]["composed"]
+    columns = ("blank", "painted_blocks", "ink", "colours", "words", "landmarks", "class_uses_valid",
+               "parts_ended", "request_similarity", "repetition_rate", "seconds_median")  # fmt: skip
+
+    def rank(item: tuple[str, dict]) -> tuple:
+        figures = item[1]
+        return tuple((1 if c == "blank" else -1) * (figures.get(c) or 0) for c in RANKED_BY)
+
+    print("| setting | " + " | ".join(columns) + " |")
+    for name, summary in sorted(rows.items(), key=rank):
+        print(f"| {name} | " + " | ".join(str(summary.get(c)) for c in columns) + " |")
+    (run / "settings-dev.json").write_text(json.dumps(rows, indent=1))
+    return rows
 
 
 def ship_stage(run: Path, rows: list[dict[str, str]]) -> Path:
@@ -190,6 +276,9 @@ def main(out: Path, steps: int, stage: str, part: str) -> None:
         return
     run = train_stage(build_dir, out, steps)
     if stage == "train":
+        return
+    if stage == "settings":
+        settings_stage(run, out)
         return
     if stage in ("evaluate", "all"):
         evaluate_stage(run, out, part)
