@@ -13,7 +13,8 @@ Stages, each resumable (run the command again and it goes on where it stopped):
    SETTINGS and from the CHECKPOINTS, side by side (RUN/settings-dev.json), to choose the defaults from.
    `evaluate`: tinyweb evaluate's five rows on the hand-written requests (bench/requests.tsv, the `--part`
    asked: dev to choose settings, test for the figures), with the corpus's whole-site pages (every licence;
-   they are measured, not shipped) as the reference pages and the retrieval row.
+   they are measured, not shipped) as the reference pages and the retrieval row; `--part validation`: the run
+   composed and the retrieval row on the requests of the build's validation pages (sites it never saw).
 4. `ship`: the run into tinyweb/data/default-run/ — run.json, the adapter in bf16 safetensors, the framework
    copy without @font-face rules and with every url() the placeholder, and a model card with the sources and
    their attributions — at most 15 MB.
@@ -141,15 +142,21 @@ def reference_pages(out: Path) -> list[dict[str, str]]:
     return labelled(build, ids)
 
 
-def evaluate_stage(run: Path, out: Path, part: str) -> dict:
+def evaluate_stage(run: Path, out: Path, part: str, build_dir: Path) -> dict:
+    """The five rows on the hand-written requests of `part` (dev, test); or, for `validation`, the run composed
+    and the retrieval row on the requests of the build's validation pages (sites the run never saw)."""
     from tinyweb.learn.decode import GenerateOptions
     from tinyweb.learn.evaluate import evaluate
-    from tinyweb.learn.requests import read_prompts
+    from tinyweb.learn.requests import read_prompts, validation_prompts
 
-    requests = read_prompts(REQUESTS, part)
+    systems = None
+    if part == "validation":
+        requests, systems = validation_prompts(build_dir / "dataset", 100), ["composed", "retrieval"]
+    else:
+        requests = read_prompts(REQUESTS, part)
     references = reference_pages(out)
     print(f"evaluating {len(requests)} {part} requests against {len(references)} reference pages", flush=True)
-    report = evaluate(run, requests, run / f"evaluation-{part}", GenerateOptions(), print, None, references)
+    report = evaluate(run, requests, run / f"evaluation-{part}", GenerateOptions(), print, systems, references)
     for name, summary in report["summary"].items():
         print(name, json.dumps({k: v for k, v in summary.items() if not k.endswith("_vs_reference")}))
     return report
@@ -281,7 +288,7 @@ def main(out: Path, steps: int, stage: str, part: str) -> None:
         settings_stage(run, out)
         return
     if stage in ("evaluate", "all"):
-        evaluate_stage(run, out, part)
+        evaluate_stage(run, out, part, build_dir)
     if stage in ("ship", "all"):
         rows = [r for r in corpus_rows() if SHIPPABLE.search(r["licence"])]
         ship_stage(run, rows)

@@ -1,7 +1,8 @@
 """Benchmark training: speed and packing against padded baselines; with --acceptance, the acceptance run.
 
 Run from the repository root: `python -m bench.train [--out bench/results] [--skip-speed] [--skip-packing]`,
-or `python -m bench.train --acceptance [--steps N] [--stage build|train|settings|evaluate|ship|all] [--part dev|test]`
+or `python -m bench.train --acceptance [--steps N] [--stage build|train|settings|evaluate|ship|all]
+[--part dev|test|validation]`
 (bench.acceptance: the shippable corpus build, training, the evaluation on the hand-written requests, and the
 run shipped in the package). Speed and packing need the corpus build with its dataset (`python -m bench.build`).
 
@@ -57,7 +58,7 @@ def main() -> None:
     parser.add_argument("--acceptance", action="store_true", help="the acceptance run and the shipped model instead")
     parser.add_argument("--steps", type=int, default=acceptance.STEPS)
     parser.add_argument("--stage", choices=("build", "train", "settings", "evaluate", "ship", "all"), default="all")
-    parser.add_argument("--part", choices=("dev", "test"), default="test")
+    parser.add_argument("--part", choices=("dev", "test", "validation"), default="test")
     args = parser.parse_args()
     if args.acceptance:
         acceptance.main(args.out, args.steps, args.stage, args.part)

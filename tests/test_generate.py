@@ -273,6 +273,14 @@ def test_read_prompts_and_validation_prompts(tmp_path: Path) -> None:
     data = DatasetDict({"train": Dataset.from_dict(rows), "validation": Dataset.from_dict(rows)})
     data.save_to_disk(str(tmp_path / "dataset"))
     assert validation_prompts(tmp_path / "dataset", 2) == ["a", "b"]
+    # Rows of every kind: each page's request once, never a section's label.
+    kinds = {
+        "page_id": ["p1", "p1", "p1", "p2", "p2", "p3"],
+        "kind": ["section", "page", "plan", "plan", "section", "page"],
+        "label": ["a hero with a headline", "A bakery", "A bakery", "A yoga studio", "a footer", "A shop"],
+    }
+    DatasetDict({"validation": Dataset.from_dict(kinds)}).save_to_disk(str(tmp_path / "kinds"))
+    assert validation_prompts(tmp_path / "kinds", 5) == ["A bakery", "A yoga studio", "A shop"]
 
 
 @pytest.mark.slow

@@ -54,7 +54,8 @@ def _tsv_requests(path: Path, text: str, part: str | None) -> list[str]:
 
 
 def validation_prompts(dataset_dir: Path, n: int) -> list[str]:
-    """The first `n` labels of the validation split of a saved dataset (OUT/dataset of `tinyweb prompts`)."""
+    """The requests of the first `n` pages of the validation split of a saved dataset (OUT/dataset of `tinyweb
+    prompts`): each page's label once, not its section rows' labels (a dataset with a `kind` column)."""
     from datasets import load_from_disk
 
     from tinyweb.parallel import quiet_datasets
@@ -66,7 +67,14 @@ def validation_prompts(dataset_dir: Path, n: int) -> list[str]:
         data = load_from_disk(str(folder))
     if "validation" not in data or len(data["validation"]) == 0:
         raise UsageError(f"{folder} has no validation pages: build it with --validation-share above 0")
-    return list(data["validation"]["label"][:n])
+    rows = data["validation"]
+    if "kind" not in rows.column_names:
+        return list(rows["label"][:n])
+    labels: dict[str, str] = {}
+    for row in rows.select_columns(["page_id", "kind", "label"]):
+        if row["kind"] in ("page", "plan"):  # a page too long for its page row still has its plan
+            labels.setdefault(row["page_id"], row["label"])
+    return list(labels.values())[:n]
 
 
 @dataclass
