@@ -51,6 +51,7 @@ iframe{width:100%;height:70vh;border:1px solid #aaa;background:#fff}iframe.phone
 <script nonce="__NONCE__">
 const $ = (id) => document.getElementById(id);
 let job = null, source = null, planJob = null, page = null, run = null;
+const composes = {};  // run id → whether it learnt plans; one that did not writes one-shot whatever is chosen
 $("token").value = sessionStorage.getItem("tinyweb-token") || "";
 function token() { return $("token").value.trim(); }
 function say(text) { $("status").textContent = text; }
@@ -64,7 +65,8 @@ async function api(path, method = "GET", body = undefined) {
 }
 function failed(e) { $("error").textContent = e.message; }
 function settings() {
-  return {mode: $("mode").value, max_tokens: Number($("max-tokens").value) || 0,
+  const mode = composes[$("run").value] === false ? "one-shot" : $("mode").value;
+  return {mode, max_tokens: Number($("max-tokens").value) || 0,
           temperature: Number($("temperature").value) || 0, seed: Number($("seed").value) || 0};
 }
 function show(url) { $("preview").src = url; }
@@ -128,7 +130,7 @@ async function loadRuns() {
   $("generate").disabled = !answer.available || answer.runs.length === 0;
   const select = $("run"), chosen = select.value; select.replaceChildren();
   for (const r of answer.runs) {
-    const option = document.createElement("option"); option.value = r.id;
+    const option = document.createElement("option"); option.value = r.id; composes[r.id] = r.composed;
     option.textContent = r.name + (r.composed ? "" : " (one-shot only)"); select.append(option);
   }
   if (chosen) select.value = chosen;
@@ -144,7 +146,7 @@ async function generate() {
   $("error").textContent = ""; page = null; $("download").hidden = true; $("sections").replaceChildren();
   $("sections-box").hidden = true; $("plan-box").hidden = true; run = $("run").value;
   try {
-    if ($("mode").value === "one-shot") return await writePage(null);
+    if (settings().mode === "one-shot") return await writePage(null);
     follow(await api("/api/studio/plans", "POST", {request: $("request").value, run, settings: settings()}), {
       done: (event) => { if (!event.cancelled) api(`/api/studio/jobs/${planJob}`).then(planWritten).catch(failed); },
     });
