@@ -3,9 +3,10 @@ words (navigation bar, hero section, sign-in form, pricing table, …: tinyweb.c
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
-from tinyweb.compress.pagekind import outline
+from tinyweb.compress.pagekind import facts
 from tinyweb.dataset.labelers.base import LabelInput
 
 
@@ -14,19 +15,6 @@ def label_inputs(pages: list[dict[str, Any]], page_topic: dict[str, str], keywor
     inputs = []
     for page in pages:
         topic = page_topic.get(page["id"], "general")
-        structure, h1 = outline(page["html"])
-        inputs.append(
-            LabelInput(
-                id=page["id"],
-                url=page["url"],
-                title=page["title"] or "",
-                description=page["description"] or "",
-                headings=list(page["headings"]),
-                text=page["text"],
-                topic=topic,
-                keywords=list(keywords.get(topic, [])),
-                outline=structure,
-                h1=h1,
-            )
-        )
+        described = asdict(facts(page)) | {"keywords": list(keywords.get(topic, []))}
+        inputs.append(LabelInput(id=page["id"], topic=topic, **described))
     return inputs
